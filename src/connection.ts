@@ -1,0 +1,233 @@
+// The protocol state of one WebSocket connection, without I/O: push() the bytes that arrive, then
+// pull events with next() until it returns null. Replies the protocol requires (a pong, the
+// echoed close, the close that fails a broken connection) are queued as output for the shell to
+// write; the connection never calls user code, so nothing can re-enter a parse in progress.
+//
+//   conn.push(chunk);
+//   for (let ev = conn.next(); ev !== null; ev = conn.next()) handle(ev);
+//   for (const bytes of conn.takeOutput()) socket.write(bytes);
+
+import { CloseCode, Opcode, isValidCloseCode } from './constants.js';
+import { FrameDecoder, type Role } from './decoder.js';
+import { closePayload, encodeClose, encodeControl } from './encoder.js';
+import { ProtocolError } from './errors.js';
+import { checkUtf8Prefix, isUtf8 } from './utf8.js';
+
+export type { Role };
+
+export interface ConnectionOptions {
+  role: Role;
+  /** Largest message accepted, after reassembly; a longer one fails with 1009. */
+  maxPayload: number;
+}
+
+export type ConnectionEvent =
+  /** A whole message: text as a string, binary as a Buffer. */
+  | { readonly type: 'message'; readonly data: string | Buffer }
+  /** A ping from the peer; its pong is already queued. */
+  | { readonly type: 'ping'; readonly data: Buffer }
+  | { readonly type: 'pong'; readonly data: Buffer }
+  /** The peer's close frame; the echo is queued unless we had sent a close first. */
+  | { readonly type: 'close'; readonly code: number; readonly reason: string }
+  /** The peer broke the protocol; a close frame with `error.closeCode` is queued. */
+  | { readonly type: 'error'; readonly error: ProtocolError };
+
+/** The close frame a side sent or received. */
+export interface CloseFrame {
+  readonly code: number;
+  readonly reason: string;
+}
+
+const EMPTY: Buffer = Buffer.alloc(0);
+
+export class Connection {
+  readonly role: Role;
+  readonly #maxPayload: number;
+  readonly #decoder: FrameDecoder;
+  #output: Buffer[] = [];
+
+  /** The fragmented message being reassembled: its opcode, or 0 when none is in progress. */
+  #messageOpcode = 0;
+  /** Reassembly buffer (grown by doubling, up to maxPayload) and how much of it is filled. */
+  #message: Buffer = EMPTY;
+  #messageLength = 0;
+  /** Text only: bytes of #message already known to be valid UTF-8, up to a character boundary. */
+  #checkedLength = 0;
+
+  #sentClose: CloseFrame | null = null;
+  #receivedClose: CloseFrame | null = null;
+  #error: ProtocolError | null = null;
+
+  constructor(options: ConnectionOptions) {
+    this.role = options.role;
+    this.#maxPayload = options.maxPayload;
+    this.#decoder = new FrameDecoder({ role: options.role, maxPayload: options.maxPayload });
+  }
+
+  get sentClose(): CloseFrame | null {
+    return this.#sentClose;
+  }
+  get receivedClose(): CloseFrame | null {
+    return this.#receivedClose;
+  }
+  /** The protocol error that failed the connection, if the peer broke the rules. */
+  get error(): ProtocolError | null {
+    return this.#error;
+  }
+  /** True once no more frames will be read: the peer closed or broke the protocol. */
+  get readDone(): boolean {
+    return this.#receivedClose !== null || this.#error !== null;
+  }
+  /** Bytes received but not yet turned into events (the shell stops reading past a limit). */
+  get bufferedInput(): number {
+    return this.#decoder.buffered;
+  }
+
+  push(chunk: Buffer): void {
+    if (!this.readDone) this.#decoder.push(chunk);
+  }
+
+  /** Bytes the shell must write, in order; empties the queue. */
+  takeOutput(): Buffer[] {
+    const output = this.#output;
+    if (output.length !== 0) this.#output = [];
+    return output;
+  }
+
+  get hasOutput(): boolean {
+    return this.#output.length !== 0;
+  }
+
+  /** The next event, or null until more bytes are pushed. */
+  next(): ConnectionEvent | null {
+    if (this.readDone) return null;
+    try {
+      for (let frame = this.#decoder.next(); frame !== null; frame = this.#decoder.next()) {
+        const event =
+          frame.opcode >= Opcode.Close ? this.#control(frame.opcode, frame.payload) : this.#data(frame);
+        if (event !== null) return event;
+      }
+      return null;
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      return this.#fail(error);
+    }
+  }
+
+  /** Queues a close frame (the caller validated code and reason); no-op once a close was sent. */
+  close(code: number, reason: string): void {
+    if (this.#sentClose !== null) return;
+    this.#sentClose = { code, reason };
+    this.#output.push(encodeClose(code, reason, this.role === 'client'));
+  }
+
+  /** Queues a ping, unless the closing handshake has started. */
+  ping(payload: Uint8Array): void {
+    if (this.#sentClose === null) this.#output.push(encodeControl(Opcode.Ping, payload, this.role === 'client'));
+  }
+
+  #data(frame: { opcode: number; fin: boolean; length: number; payload: Buffer; first: boolean; last: boolean }): ConnectionEvent | null {
+    if (frame.first) {
+      const continuation = frame.opcode === Opcode.Continuation;
+      if (continuation && this.#messageOpcode === 0) {
+        throw new ProtocolError('ERR_WS_UNEXPECTED_CONTINUATION', 'continuation frame without a message to continue', CloseCode.ProtocolError);
+      }
+      if (!continuation && this.#messageOpcode !== 0) {
+        throw new ProtocolError('ERR_WS_EXPECTED_CONTINUATION', 'new message before the last one finished', CloseCode.ProtocolError);
+      }
+      // Refuse before reading the payload, so an oversized message is never buffered.
+      if (this.#messageLength + frame.length > this.#maxPayload) {
+        throw new ProtocolError('ERR_WS_MESSAGE_TOO_BIG', `message longer than ${this.#maxPayload} bytes`, CloseCode.MessageTooBig);
+      }
+      // Fast path: a whole unfragmented message in one piece is handed out as a view.
+      if (!continuation && frame.fin && frame.last) return message(frame.opcode, frame.payload);
+      if (!continuation) this.#messageOpcode = frame.opcode;
+      this.#reserve(frame.fin && !continuation ? frame.length : this.#messageLength + frame.length);
+    }
+    this.#append(frame.payload);
+    if (!(frame.fin && frame.last)) return null;
+    const opcode = this.#messageOpcode;
+    const bytes = this.#message.subarray(0, this.#messageLength);
+    this.#messageOpcode = 0;
+    this.#message = EMPTY;
+    this.#messageLength = 0;
+    this.#checkedLength = 0;
+    return message(opcode, bytes);
+  }
+
+  /** Makes room for at least `size` bytes; grows by doubling so many fragments copy little. */
+  #reserve(size: number): void {
+    if (size <= this.#message.length) return;
+    const capacity = Math.min(Math.max(size, this.#message.length * 2, 1024), this.#maxPayload);
+    const grown = Buffer.allocUnsafe(Math.max(capacity, size));
+    this.#message.copy(grown, 0, 0, this.#messageLength);
+    this.#message = grown;
+  }
+
+  #append(piece: Buffer): void {
+    if (piece.length === 0) return;
+    piece.copy(this.#message, this.#messageLength);
+    this.#messageLength += piece.length;
+    if (this.#messageOpcode === Opcode.Text) {
+      // Fail fast: check the new bytes now rather than when the message completes.
+      const checked = checkUtf8Prefix(this.#message.subarray(0, this.#messageLength), this.#checkedLength);
+      if (checked === -1) throw invalidUtf8('invalid utf-8 in text message');
+      this.#checkedLength = checked;
+    }
+  }
+
+  #control(opcode: number, payload: Buffer): ConnectionEvent | null {
+    if (opcode === Opcode.Ping) {
+      // The pong copies the payload, which is a view into a socket chunk.
+      if (this.#sentClose === null) this.#output.push(encodeControl(Opcode.Pong, payload, this.role === 'client'));
+      return { type: 'ping', data: payload };
+    }
+    if (opcode === Opcode.Pong) return { type: 'pong', data: payload };
+    const received = parseClose(payload);
+    this.#receivedClose = received;
+    // RFC 6455 §5.5.1: answer a close with a close, echoing the peer's status code.
+    if (this.#sentClose === null) {
+      this.#sentClose = { code: received.code, reason: '' };
+      this.#output.push(encodeControl(Opcode.Close, closePayload(received.code, ''), this.role === 'client'));
+    }
+    return { type: 'close', code: received.code, reason: received.reason };
+  }
+
+  #fail(error: ProtocolError): ConnectionEvent {
+    this.#error = error;
+    this.#message = EMPTY;
+    // RFC 6455 §7.1.7: send a close frame with the reason, then drop the connection.
+    this.close(error.closeCode, truncateReason(error.message));
+    return { type: 'error', error };
+  }
+}
+
+function message(opcode: number, bytes: Buffer): ConnectionEvent {
+  if (opcode === Opcode.Binary) return { type: 'message', data: bytes };
+  if (!isUtf8(bytes)) throw invalidUtf8('invalid utf-8 in text message');
+  return { type: 'message', data: bytes.toString('utf8') };
+}
+
+/** Reads a close frame's code and reason (RFC 6455 §5.5.1, §7.4). */
+function parseClose(payload: Buffer): CloseFrame {
+  if (payload.length === 0) return { code: CloseCode.NoStatus, reason: '' };
+  if (payload.length === 1) {
+    throw new ProtocolError('ERR_WS_BAD_CLOSE_FRAME', 'close frame with a 1-byte payload', CloseCode.ProtocolError);
+  }
+  const code = payload.readUInt16BE(0);
+  if (!isValidCloseCode(code)) {
+    throw new ProtocolError('ERR_WS_BAD_CLOSE_CODE', `invalid close code ${code}`, CloseCode.ProtocolError);
+  }
+  const reason = payload.subarray(2);
+  if (!isUtf8(reason)) throw invalidUtf8('invalid utf-8 in close reason');
+  return { code, reason: reason.toString('utf8') };
+}
+
+function invalidUtf8(message: string): ProtocolError {
+  return new ProtocolError('ERR_WS_INVALID_UTF8', message, CloseCode.InvalidPayload);
+}
+
+/** Error messages are short ASCII, but cut them to fit a close frame all the same. */
+function truncateReason(reason: string): string {
+  return reason.length <= 123 ? reason : reason.slice(0, 123);
+}

@@ -1,0 +1,206 @@
+// The frame decoder (RFC 6455 §5.2): fed socket chunks with push(), asked for frames with next().
+// "Need more bytes" is a null, not an error. Data-frame payloads are handed out as they arrive, in
+// pieces that are views into the pushed chunks (unmasked in place), so a large frame is never
+// buffered here. Control frames come out whole (at most 125 bytes, copied only when split).
+// A frame the RFC forbids throws a ProtocolError; after that the decoder must not be used.
+
+import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode } from './constants.js';
+import { ProtocolError } from './errors.js';
+import { mask } from './mask.js';
+
+export type Role = 'server' | 'client';
+
+export interface DecoderOptions {
+  /** A server expects masked frames, a client unmasked ones (RFC 6455 §5.1). */
+  role: Role;
+  /** Largest frame payload accepted, in bytes; a longer one fails before its payload is read. */
+  maxPayload: number;
+  /** Allow RSV1, which permessage-deflate uses (RFC 7692 §6). */
+  allowRsv1?: boolean;
+}
+
+/** A frame, or the next piece of a data frame's payload. */
+export interface Frame {
+  readonly opcode: number;
+  readonly fin: boolean;
+  readonly rsv1: boolean;
+  /** Payload length announced by the header. */
+  readonly length: number;
+  /** This piece of the payload, unmasked; the whole payload for control frames. */
+  readonly payload: Buffer;
+  /** The first piece of this frame (its header was just read). */
+  readonly first: boolean;
+  /** The last piece of this frame. */
+  readonly last: boolean;
+}
+
+const EMPTY: Buffer = Buffer.alloc(0);
+
+export class FrameDecoder {
+  readonly #role: Role;
+  readonly #maxPayload: number;
+  readonly #allowRsv1: boolean;
+  /** Unread input: chunks[0] from `offset` on, then the later chunks whole. */
+  #chunks: Buffer[] = [];
+  #offset = 0;
+  #available = 0;
+  /** The data frame whose payload is being handed out, if any. */
+  #frame: { opcode: number; fin: boolean; rsv1: boolean; length: number; key: Buffer | null } | null = null;
+  #remaining = 0;
+  #scratch = Buffer.allocUnsafe(14);
+
+  constructor(options: DecoderOptions) {
+    this.#role = options.role;
+    this.#maxPayload = options.maxPayload;
+    this.#allowRsv1 = options.allowRsv1 ?? false;
+  }
+
+  /** Bytes pushed but not yet handed out. */
+  get buffered(): number {
+    return this.#available;
+  }
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.#available += chunk.length;
+  }
+
+  /** The next frame or payload piece, or null until more bytes are pushed. */
+  next(): Frame | null {
+    if (this.#frame !== null) return this.#nextPiece(false);
+    if (this.#available < 2) return null;
+    const b0 = this.#peek(0);
+    const b1 = this.#peek(1);
+    const masked = (b1 & 0x80) !== 0;
+    const length7 = b1 & 0x7f;
+    const opcode = b0 & 0x0f;
+    const fin = (b0 & 0x80) !== 0;
+    const rsv1 = (b0 & 0x40) !== 0;
+    const control = opcode >= 0x8;
+    // Everything the first two bytes can tell is checked before waiting for the rest.
+    if ((b0 & 0x30) !== 0 || (rsv1 && !this.#allowRsv1)) {
+      throw fail('ERR_WS_RESERVED_BITS', 'reserved bits set', CloseCode.ProtocolError);
+    }
+    if (opcode > Opcode.Binary && !(control && opcode <= Opcode.Pong)) {
+      throw fail('ERR_WS_RESERVED_OPCODE', `reserved opcode ${opcode}`, CloseCode.ProtocolError);
+    }
+    // RFC 6455 §5.5: control frames are never fragmented and carry at most 125 bytes.
+    if (control && (!fin || length7 > MAX_CONTROL_PAYLOAD)) {
+      throw fail('ERR_WS_BAD_CONTROL_FRAME', 'control frame fragmented or longer than 125 bytes', CloseCode.ProtocolError);
+    }
+    if (masked !== (this.#role === 'server')) {
+      throw this.#role === 'server'
+        ? fail('ERR_WS_MASK_EXPECTED', 'client frame not masked', CloseCode.ProtocolError)
+        : fail('ERR_WS_MASK_UNEXPECTED', 'server frame masked', CloseCode.ProtocolError);
+    }
+    const lengthBytes = length7 === 126 ? 2 : length7 === 127 ? 8 : 0;
+    const headerLength = 2 + lengthBytes + (masked ? 4 : 0);
+    if (this.#available < headerLength) return null;
+
+    const header = this.#header(headerLength);
+    let length = length7;
+    if (lengthBytes === 2) {
+      length = header.readUInt16BE(2);
+      if (length < 126) throw badLength('frame length not minimally encoded');
+    } else if (lengthBytes === 8) {
+      const high = header.readUInt32BE(2);
+      // RFC 6455 §5.2: "the most significant bit MUST be 0".
+      if (high >= 0x80000000) throw badLength('frame length has its top bit set');
+      if (high === 0 && header.readUInt32BE(6) < 0x10000) throw badLength('frame length not minimally encoded');
+      length = high * 0x100000000 + header.readUInt32BE(6);
+    }
+    if (!control && length > this.#maxPayload) {
+      throw fail('ERR_WS_MESSAGE_TOO_BIG', `message longer than ${this.#maxPayload} bytes`, CloseCode.MessageTooBig);
+    }
+    if (control && this.#available < headerLength + length) return null;
+    // A view stays valid for the whole frame: unmasking writes only after the header, and the
+    // scratch copy is not reused before the next header.
+    const key = masked ? header.subarray(headerLength - 4, headerLength) : null;
+    if (control) {
+      this.#skip(headerLength);
+      const payload = this.#take(length);
+      if (key !== null) mask(payload, key);
+      return { opcode, fin, rsv1, length, payload, first: true, last: true };
+    }
+    this.#skip(headerLength);
+    this.#frame = { opcode, fin, rsv1, length, key };
+    this.#remaining = length;
+    return this.#nextPiece(true);
+  }
+
+  /** Hands out what has arrived of the current data frame's payload. */
+  #nextPiece(first: boolean): Frame | null {
+    const frame = this.#frame!;
+    if (this.#remaining > 0 && this.#available === 0) return null;
+    const chunk = this.#chunks[0];
+    let payload = EMPTY;
+    if (this.#remaining > 0 && chunk !== undefined) {
+      const size = Math.min(this.#remaining, chunk.length - this.#offset);
+      payload = this.#take(size);
+      if (frame.key !== null) mask(payload, frame.key, frame.length - this.#remaining);
+      this.#remaining -= size;
+    }
+    const last = this.#remaining === 0;
+    if (last) this.#frame = null;
+    return { opcode: frame.opcode, fin: frame.fin, rsv1: frame.rsv1, length: frame.length, payload, first, last };
+  }
+
+  #peek(index: number): number {
+    let i = this.#offset + index;
+    for (const chunk of this.#chunks) {
+      if (i < chunk.length) return chunk[i]!;
+      i -= chunk.length;
+    }
+    throw new RangeError('peek past the end of the input');
+  }
+
+  /** The next `length` bytes without consuming them, copied only if they straddle chunks. */
+  #header(length: number): Buffer {
+    const chunk = this.#chunks[0]!;
+    if (chunk.length - this.#offset >= length) return chunk.subarray(this.#offset, this.#offset + length);
+    for (let i = 0; i < length; i++) this.#scratch[i] = this.#peek(i);
+    return this.#scratch;
+  }
+
+  #skip(length: number): void {
+    this.#take(length);
+  }
+
+  /** Consumes `length` bytes: a view when they lie in one chunk, a copy otherwise. */
+  #take(length: number): Buffer {
+    if (length === 0) return EMPTY;
+    const chunk = this.#chunks[0]!;
+    const start = this.#offset;
+    this.#available -= length;
+    if (chunk.length - start >= length) {
+      this.#offset += length;
+      if (this.#offset === chunk.length) this.#shift();
+      return chunk.subarray(start, start + length);
+    }
+    const copy = Buffer.allocUnsafe(length);
+    let copied = 0;
+    while (copied < length) {
+      const head = this.#chunks[0]!;
+      const n = Math.min(length - copied, head.length - this.#offset);
+      head.copy(copy, copied, this.#offset, this.#offset + n);
+      copied += n;
+      this.#offset += n;
+      if (this.#offset === head.length) this.#shift();
+    }
+    return copy;
+  }
+
+  #shift(): void {
+    this.#chunks.shift();
+    this.#offset = 0;
+  }
+}
+
+function fail(code: ProtocolError['code'], message: string, closeCode: number): ProtocolError {
+  return new ProtocolError(code, message, closeCode);
+}
+
+function badLength(message: string): ProtocolError {
+  return fail('ERR_WS_BAD_LENGTH', message, CloseCode.ProtocolError);
+}

@@ -1,0 +1,189 @@
+// The server side of the opening handshake (RFC 6455 §4.2), as pure functions: read a request,
+// decide, and build the response. Parsing is by hand over char codes, so it runs in linear time
+// whatever a client puts in its headers (no regular expressions on attacker-controlled strings).
+
+import { createHash } from 'node:crypto';
+import { ACCEPT_GUID } from './constants.js';
+import { WebsocketError } from './errors.js';
+import type { Request, Response } from './response.js';
+
+/** The result of a valid handshake: what the 101 response needs. */
+export interface AcceptedHandshake {
+  readonly accept: string;
+  readonly protocol: string | null;
+}
+
+/** Sec-WebSocket-Accept for a client's Sec-WebSocket-Key (RFC 6455 §4.2.2, item 5.4). */
+export function acceptKey(key: string): string {
+  return createHash('sha1').update(key + ACCEPT_GUID).digest('base64');
+}
+
+/**
+ * The subprotocols the client offered in Sec-WebSocket-Protocol, in its order (RFC 6455 §4.1).
+ * Repeated headers are joined; empty list elements are skipped (RFC 7230 §7). Never throws.
+ */
+export function requestedProtocols(request: Request): string[] {
+  const list: string[] = [];
+  for (const value of headerValues(request, 'sec-websocket-protocol')) {
+    for (const item of splitList(value)) list.push(item);
+  }
+  return list;
+}
+
+/**
+ * Checks an opening handshake (RFC 6455 §4.2.1) and the subprotocol the server chose, and returns
+ * what the 101 needs. Throws a WebsocketError carrying the 400 or 426 response otherwise.
+ * `subprotocol` must be one the client offered, or null to answer without one.
+ */
+export function checkHandshake(request: Request, subprotocol: string | null): AcceptedHandshake {
+  if (subprotocol !== null && !isToken(subprotocol)) {
+    throw new TypeError(`subprotocol must be an RFC 7230 token, got ${JSON.stringify(subprotocol)}`);
+  }
+  const upgrade = headerValues(request, 'upgrade');
+  // Not a WebSocket handshake at all: RFC 7231 §6.5.15 says how to ask for one.
+  if (!upgrade.some((value) => listHas(value, 'websocket'))) {
+    throw refusal('invalid-request', 426, 'expected a websocket upgrade request', { Upgrade: 'websocket' });
+  }
+  if (request.method !== 'GET') {
+    throw refusal('invalid-request', 400, 'websocket handshake must use GET');
+  }
+  if (!isHttp11OrLater(request.httpVersion)) {
+    throw refusal('invalid-request', 400, 'websocket handshake needs http/1.1 or later');
+  }
+  if (!headerValues(request, 'connection').some((value) => listHas(value, 'upgrade'))) {
+    throw refusal('invalid-request', 400, 'connection header must contain "upgrade"');
+  }
+  const host = headerValues(request, 'host');
+  if (host.length !== 1 || host[0]!.trim() === '') {
+    throw refusal('invalid-request', 400, 'missing host header');
+  }
+  if (hasBody(request)) {
+    throw refusal('invalid-request', 400, 'websocket handshake must not carry a body');
+  }
+  const keys = headerValues(request, 'sec-websocket-key');
+  if (keys.length !== 1 || countRaw(request, 'sec-websocket-key') > 1) {
+    throw refusal('invalid-request', 400, 'expected exactly one sec-websocket-key header');
+  }
+  const key = keys[0]!.trim();
+  if (!isNonceKey(key)) {
+    throw refusal('invalid-request', 400, 'sec-websocket-key must be base64 of 16 bytes');
+  }
+  const versions = headerValues(request, 'sec-websocket-version');
+  if (versions.length !== 1 || versions[0]!.trim() !== '13') {
+    throw refusal('unsupported-version', 426, 'unsupported sec-websocket-version, expected 13');
+  }
+  const offered = requestedProtocols(request);
+  for (let i = 0; i < offered.length; i++) {
+    const name = offered[i]!;
+    if (!isToken(name) || offered.indexOf(name) !== i) {
+      throw refusal('invalid-request', 400, 'sec-websocket-protocol must list distinct tokens');
+    }
+  }
+  if (subprotocol !== null && !offered.includes(subprotocol)) {
+    throw refusal('wrong-subprotocol', 400, `client did not offer subprotocol "${subprotocol}"`);
+  }
+  return { accept: acceptKey(key), protocol: subprotocol };
+}
+
+/** The 101 Switching Protocols response for an accepted handshake (RFC 6455 §4.2.2). */
+export function switchingProtocols(handshake: AcceptedHandshake): Response {
+  const headers: Record<string, string> = {
+    Upgrade: 'websocket',
+    Connection: 'Upgrade',
+    'Sec-WebSocket-Accept': handshake.accept,
+  };
+  if (handshake.protocol !== null) headers['Sec-WebSocket-Protocol'] = handshake.protocol;
+  return { status: 101, headers };
+}
+
+function refusal(
+  kind: 'invalid-request' | 'unsupported-version' | 'wrong-subprotocol',
+  status: 400 | 426,
+  message: string,
+  extra: Record<string, string> = {},
+): WebsocketError {
+  const headers: Record<string, string> = { ...extra, 'Content-Type': 'text/plain; charset=utf-8' };
+  // Every 426 names the version we speak (RFC 6455 §4.4).
+  if (status === 426) headers['Sec-WebSocket-Version'] = '13';
+  return new WebsocketError(kind, message, { status, headers, body: message + '\n' });
+}
+
+/** Every value of a header, whether the request holds it as a string or as an array. */
+function headerValues(request: Request, name: string): readonly string[] {
+  const value = request.headers[name];
+  if (value === undefined) return [];
+  return typeof value === 'string' ? [value] : value;
+}
+
+/** How often a header appears in rawHeaders (Node merges some repeats into one value). */
+function countRaw(request: Request, name: string): number {
+  const raw = request.rawHeaders;
+  if (raw === undefined) return 0;
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const field = raw[i]!;
+    if (field.length === name.length && field.toLowerCase() === name) count++;
+  }
+  return count;
+}
+
+function hasBody(request: Request): boolean {
+  if (headerValues(request, 'transfer-encoding').length > 0) return true;
+  const lengths = headerValues(request, 'content-length');
+  return lengths.some((value) => value.trim() !== '0');
+}
+
+function isHttp11OrLater(version: string | undefined): boolean {
+  if (version === undefined) return false;
+  const dot = version.indexOf('.');
+  const major = Number(dot === -1 ? version : version.slice(0, dot));
+  const minor = dot === -1 ? 0 : Number(version.slice(dot + 1));
+  return major > 1 || (major === 1 && minor >= 1);
+}
+
+/** Splits an RFC 7230 comma list, trimming optional white space and dropping empty elements. */
+function splitList(value: string): string[] {
+  const items: string[] = [];
+  let start = 0;
+  for (let i = 0; i <= value.length; i++) {
+    if (i === value.length || value.charCodeAt(i) === 0x2c /* , */) {
+      const item = value.slice(start, i).trim();
+      if (item !== '') items.push(item);
+      start = i + 1;
+    }
+  }
+  return items;
+}
+
+/** True when a comma list contains `token`, compared case-insensitively. */
+function listHas(value: string, token: string): boolean {
+  for (const item of splitList(value)) {
+    if (item.length === token.length && item.toLowerCase() === token) return true;
+  }
+  return false;
+}
+
+/** RFC 7230 §3.2.6 token: one or more tchar. */
+export function isToken(value: string): boolean {
+  if (value.length === 0) return false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    const alnum = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+    if (!alnum && "!#$%&'*+-.^_`|~".indexOf(value[i]!) === -1) return false;
+  }
+  return true;
+}
+
+/** RFC 6455 §4.1: the key is base64 of a 16-byte nonce, so exactly 22 characters and "==". */
+function isNonceKey(key: string): boolean {
+  if (key.length !== 24 || key[22] !== '=' || key[23] !== '=') return false;
+  for (let i = 0; i < 22; i++) {
+    const c = key.charCodeAt(i);
+    const ok =
+      (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) ||
+      c === 0x2b || c === 0x2f;
+    if (!ok) return false;
+  }
+  // The last character holds 2 bits of data and 4 bits of padding that must be zero.
+  return 'AQgw'.includes(key[21]!);
+}

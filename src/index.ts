@@ -1,0 +1,14 @@
+// prise: request-level WebSockets for Node. This file only re-exports.
+
+export { CloseCode, DEFAULT_MAX_PAYLOAD } from './constants.js';
+export { ProtocolError, WebsocketError } from './errors.js';
+export type { HandshakeErrorKind, ProtocolErrorCode } from './errors.js';
+export { acceptKey, requestedProtocols } from './handshake.js';
+export type { Request, Response, ResponseBody, ResponseHeaders } from './response.js';
+export { attach, serve } from './server.js';
+export type { AttachOptions, Handler, ServeOptions } from './server.js';
+export { start } from './start.js';
+export type { Started, StartOptions } from './start.js';
+export { upgrade } from './upgrade.js';
+export { Websocket } from './websocket.js';
+export type { CloseInfo, ReadyState, WebsocketOptions } from './websocket.js';

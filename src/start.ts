@@ -1,0 +1,98 @@
+// start(): the request-level entry point. It checks the handshake and returns the 101 response
+// together with a promise of the Websocket. Nothing happens on the network here: the response
+// carries a handover that the server (serve, attach, upgrade) completes once it has written the
+// 101 on the request's socket, which is when the promise resolves.
+
+import type { Duplex } from 'node:stream';
+import { DEFAULT_MAX_PAYLOAD } from './constants.js';
+import { WebsocketError } from './errors.js';
+import { checkHandshake, switchingProtocols } from './handshake.js';
+import type { Request, Response } from './response.js';
+import { Websocket } from './websocket.js';
+
+export interface StartOptions {
+  /** Largest message accepted, in bytes, after reassembly. Default 16 MiB. */
+  maxPayload?: number;
+}
+
+export interface Started {
+  /** The 101 Switching Protocols response: return it from the handler. */
+  readonly response: Response;
+  /** Resolves once the server has sent the response and handed over the connection. */
+  readonly websocket: Promise<Websocket>;
+}
+
+/** What a 101 from start() carries for the server; see `handoverOf`. */
+export interface Handover {
+  readonly request: Request;
+  /** Builds the Websocket on the socket the 101 was written to, and resolves the promise. */
+  complete(socket: Duplex, head: Buffer): Websocket;
+  /** Rejects the promise: the request got another answer, or none. */
+  abandon(reason: WebsocketError): void;
+}
+
+const handoverKey = Symbol('prise.handover');
+/** Pending handovers by request, so a server can reject them if the handler answers otherwise. */
+const pendingByRequest = new WeakMap<Request, Set<Handover>>();
+
+/**
+ * Accepts a WebSocket opening handshake (RFC 6455 §4.2). `subprotocol` must be one of
+ * `requestedProtocols(request)`, or null for none. Throws a WebsocketError whose `response` is
+ * the 400 or 426 to send when the request is not an acceptable handshake.
+ */
+export function start(request: Request, subprotocol: string | null, options: StartOptions = {}): Started {
+  const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+  if (!(Number.isSafeInteger(maxPayload) && maxPayload >= 0)) {
+    throw new RangeError(`maxPayload must be a non-negative integer, got ${maxPayload}`);
+  }
+  const handshake = checkHandshake(request, subprotocol);
+  let resolve!: (websocket: Websocket) => void;
+  let reject!: (reason: WebsocketError) => void;
+  const websocket = new Promise<Websocket>((res, rej) => ((resolve = res), (reject = rej)));
+  // A handler that never awaits the promise must not crash the process when it rejects.
+  websocket.catch(() => {});
+  let settled = false;
+  const settle = (): boolean => {
+    if (settled) return false;
+    settled = true;
+    pendingByRequest.get(request)?.delete(handover);
+    return true;
+  };
+  const handover: Handover = {
+    request,
+    complete(socket, head) {
+      if (!settle()) throw new Error('this response was already used to answer a request');
+      const ws = new Websocket(socket, { role: 'server', protocol: handshake.protocol, maxPayload, head });
+      resolve(ws);
+      return ws;
+    },
+    abandon(reason) {
+      if (settle()) reject(reason);
+    },
+  };
+  let pending = pendingByRequest.get(request);
+  if (pending === undefined) pendingByRequest.set(request, (pending = new Set()));
+  pending.add(handover);
+  const response = switchingProtocols(handshake);
+  Object.defineProperty(response, handoverKey, { value: handover, enumerable: false });
+  return { response, websocket };
+}
+
+/** The handover a 101 response from start() carries, if it is one. */
+export function handoverOf(response: Response): Handover | null {
+  return (response as { [handoverKey]?: Handover })[handoverKey] ?? null;
+}
+
+/** Rejects every pending start() for `request` except `keep`: it was answered another way. */
+export function abandonHandovers(request: Request, status: number, keep: Handover | null = null): void {
+  const pending = pendingByRequest.get(request);
+  if (pending === undefined) return;
+  for (const handover of [...pending]) {
+    if (handover === keep) continue;
+    handover.abandon(
+      new WebsocketError('not-upgraded', `the request was answered with status ${status}, not upgraded`, {
+        status,
+      }),
+    );
+  }
+}

@@ -1,0 +1,95 @@
+// Answering an HTTP upgrade request on its raw socket, as Node's 'upgrade' event hands it over:
+// a 101 from start() becomes a Websocket; any other response is written as HTTP and the socket
+// closed. `upgrade()` does the whole job in one call for a bare `server.on('upgrade')` listener.
+
+import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http';
+import { Readable, type Duplex } from 'node:stream';
+import { pipeline } from 'node:stream';
+import { WebsocketError } from './errors.js';
+import type { Request, Response, ResponseHeaders } from './response.js';
+import { abandonHandovers, handoverOf, start, type StartOptions } from './start.js';
+import type { Websocket } from './websocket.js';
+
+/**
+ * Writes `response` to the socket of an upgrade request. A 101 from start() for this request
+ * hands the socket over and returns the Websocket; anything else is sent as a plain HTTP
+ * response, the socket is closed, pending start() promises for the request reject, and null
+ * is returned. Throws (writing nothing) if the response's headers are invalid.
+ */
+export function answerUpgrade(request: Request, socket: Duplex, head: Buffer, response: Response): Websocket | null {
+  const handover = handoverOf(response);
+  if (handover !== null && handover.request === request && response.status === 101) {
+    abandonHandovers(request, 101, handover);
+    socket.write(serializeHead(101, response.headers ?? {}, {}));
+    return handover.complete(socket, head);
+  }
+  if (response.status === 101) {
+    throw new Error('a 101 response must come from start() for this request');
+  }
+  const httpHead = serializeHead(response.status, response.headers ?? {}, { Connection: 'close' }, response.body);
+  abandonHandovers(request, response.status);
+  writeBodyAndClose(socket, httpHead, response.body);
+  return null;
+}
+
+/**
+ * Completes (or refuses) a WebSocket upgrade from a bare `server.on('upgrade')` listener:
+ * resolves to the Websocket, or to null when the handshake was refused, in which case the
+ * 400/426 has been sent and the socket closed. Never rejects for a client's bad request.
+ */
+export async function upgrade(
+  request: Request,
+  socket: Duplex,
+  head: Buffer,
+  subprotocol: string | null = null,
+  options: StartOptions = {},
+): Promise<Websocket | null> {
+  socket.on('error', ignore);
+  let response: Response;
+  try {
+    response = start(request, subprotocol, options).response;
+  } catch (error) {
+    if (!(error instanceof WebsocketError)) throw error;
+    response = error.response;
+  }
+  return answerUpgrade(request, socket, head, response);
+}
+
+/** Sends a 500 on an upgrade socket whose handler failed, then closes it. */
+export function answerUpgradeFailure(socket: Duplex): void {
+  const body = 'internal server error\n';
+  const head = serializeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }, { Connection: 'close' }, body);
+  writeBodyAndClose(socket, head, body);
+}
+
+function serializeHead(status: number, headers: ResponseHeaders, extra: ResponseHeaders, body?: Response['body']): string {
+  let text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
+  const seen = new Set<string>();
+  const add = (name: string, value: ResponseHeaders[string]): void => {
+    validateHeaderName(name);
+    seen.add(name.toLowerCase());
+    for (const item of Array.isArray(value) ? value : [value]) {
+      validateHeaderValue(name, item);
+      text += `${name}: ${item}\r\n`;
+    }
+  };
+  for (const [name, value] of Object.entries(headers)) add(name, value);
+  for (const [name, value] of Object.entries(extra)) if (!seen.has(name.toLowerCase())) add(name, value);
+  if (status !== 101 && !seen.has('content-length') && (typeof body === 'string' || body instanceof Uint8Array)) {
+    add('Content-Length', typeof body === 'string' ? Buffer.byteLength(body) : body.length);
+  }
+  return text + '\r\n';
+}
+
+function writeBodyAndClose(socket: Duplex, head: string, body: Response['body']): void {
+  socket.on('error', ignore);
+  if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) {
+    socket.end(body === undefined ? head : Buffer.concat([Buffer.from(head), Buffer.from(body)]));
+    return;
+  }
+  socket.write(head);
+  // The body's end delimits the response (Connection: close); pipeline ends the socket after it.
+  pipeline(Readable.from(body), socket, ignore);
+}
+
+function ignore(): void {}
