@@ -6,9 +6,12 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer, type ServerOptions as TlsOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { Readable, pipeline } from 'node:stream';
+import { WebsocketError } from './errors.js';
 import type { Response } from './response.js';
-import { abandonHandovers, handoverOf } from './start.js';
-import { answerUpgrade, answerUpgradeFailure } from './upgrade.js';
+import { abandonHandovers } from './start.js';
+import { answerUpgrade } from './upgrade.js';
+
+type ErrorListener = (error: unknown, request: IncomingMessage) => void;
 
 /** A request handler: a plain request in, a plain response (or a 101 from start()) out. */
 export type Handler = (request: IncomingMessage) => Response | Promise<Response>;
@@ -21,11 +24,12 @@ export interface ServeOptions {
   /** Serve HTTPS and wss:// with these node:https options (at least `key` and `cert`). */
   tls?: TlsOptions;
   /** Told about errors thrown by the handler (which answer 500). Default: console.error. */
-  onError?: (error: unknown, request: IncomingMessage) => void;
+  onError?: ErrorListener;
 }
 
 export interface AttachOptions {
-  onError?: (error: unknown, request: IncomingMessage) => void;
+  /** As for serve(). */
+  onError?: ErrorListener;
 }
 
 /** Starts an HTTP (or HTTPS) server running `handler`; resolves once it is listening. */
@@ -64,17 +68,16 @@ async function answerUpgradeRequest(
   request: IncomingMessage,
   socket: Duplex,
   head: Buffer,
-  onError: (error: unknown, request: IncomingMessage) => void,
+  onError: ErrorListener,
 ): Promise<void> {
   // The client may reset the connection while the handler runs; that is no reason to crash.
   socket.on('error', ignore);
+  const response = await respond(handler, request, onError);
   try {
-    const response = await handler(request);
     answerUpgrade(request, socket, head, response);
   } catch (error) {
-    onError(error, request);
-    abandonHandovers(request, 500);
-    answerUpgradeFailure(socket);
+    // Headers the socket could not carry: nothing was written yet.
+    answerUpgrade(request, socket, head, failure(error, request, onError));
   }
 }
 
@@ -82,26 +85,38 @@ async function answerRequest(
   handler: Handler,
   request: IncomingMessage,
   response: ServerResponse,
-  onError: (error: unknown, request: IncomingMessage) => void,
+  onError: ErrorListener,
 ): Promise<void> {
-  let answer: Response;
+  let answer = await respond(handler, request, onError);
   try {
-    answer = await handler(request);
     // A plain request cannot be upgraded (Node sends upgrade requests to 'upgrade').
-    if (answer.status === 101 || handoverOf(answer) !== null) throw new Error('cannot upgrade a plain http request');
+    if (answer.status === 101) throw new Error('cannot upgrade a plain http request');
     abandonHandovers(request, answer.status);
     response.writeHead(answer.status, answer.headers as Record<string, string | number | string[]> | undefined);
   } catch (error) {
-    onError(error, request);
-    abandonHandovers(request, 500);
-    if (response.headersSent) return void response.destroy();
-    response.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
-    response.end('internal server error\n');
-    return;
+    answer = failure(error, request, onError);
+    response.writeHead(answer.status, answer.headers as Record<string, string>);
   }
   const body = answer.body;
   if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) response.end(body);
   else pipeline(Readable.from(body), response, ignore);
+}
+
+/** The handler's response; a refused handshake it let through answers with the refusal, and anything else it throws with a 500. */
+async function respond(handler: Handler, request: IncomingMessage, onError: ErrorListener): Promise<Response> {
+  try {
+    return await handler(request);
+  } catch (error) {
+    if (error instanceof WebsocketError && error.kind !== 'not-upgraded') return error.response;
+    return failure(error, request, onError);
+  }
+}
+
+/** Reports a handler's failure and answers its request with a 500. */
+function failure(error: unknown, request: IncomingMessage, onError: ErrorListener): Response {
+  onError(error, request);
+  abandonHandovers(request, 500);
+  return { status: 500, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: 'internal server error\n' };
 }
 
 function reportError(error: unknown, request: IncomingMessage): void {

@@ -55,13 +55,6 @@ export async function upgrade(
   return answerUpgrade(request, socket, head, response);
 }
 
-/** Sends a 500 on an upgrade socket whose handler failed, then closes it. */
-export function answerUpgradeFailure(socket: Duplex): void {
-  const body = 'internal server error\n';
-  const head = serializeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }, { Connection: 'close' }, body);
-  writeBodyAndClose(socket, head, body);
-}
-
 function serializeHead(status: number, headers: ResponseHeaders, extra: ResponseHeaders, body?: Response['body']): string {
   let text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
   const seen = new Set<string>();

@@ -187,7 +187,7 @@ export class Websocket extends Duplex {
     if (this.#pumping) return; // a push() below called back into _read(): the loop goes on
     this.#pumping = true;
     try {
-      while (this.#reading && !this.destroyed) {
+      while (this.#reading && !this.#readableEnded && !this.destroyed) {
         const event = this.#conn.next();
         if (event === null) break;
         switch (event.type) {
@@ -246,6 +246,11 @@ export class Websocket extends Duplex {
     if (this.#socketClosed) return;
     this.#socketClosed = true;
     this.#clearCloseTimer();
+    // Bytes that arrived before the socket closed are in memory already (a paused socket
+    // holds at most a chunk): turn them into messages now rather than lose them.
+    for (let event = this.#conn.next(); event !== null && !this.destroyed; event = this.#conn.next()) {
+      if (event.type === 'message') this.push(event.data);
+    }
     this.#endReadable();
     // Writes waiting for a drain that will never come are dropped, not left hanging.
     this.#drained();

@@ -1,0 +1,17 @@
+// The smallest WebSocket server: every message comes back as it was sent.
+// Try it: node dist/examples/echo.js, then connect a client to ws://127.0.0.1:8080/
+
+import { serve, start } from 'prise';
+
+const server = await serve(
+  (request) => {
+    const { response, websocket } = start(request, null);
+    // Piping a Websocket into itself echoes: text stays text, binary stays binary.
+    websocket.then((ws) => ws.pipe(ws));
+    return response;
+  },
+  { port: Number(process.env.PORT ?? 8080) },
+);
+
+const { port } = server.address() as { port: number };
+console.log(`echo server on ws://127.0.0.1:${port}/`);

@@ -1,0 +1,152 @@
+// Runs each example as a user would (node dist/examples/<name>.js with PORT=0), reads the
+// address it logs, and talks to it. Each child is killed by its PID when its test ends.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import WebSocket from 'ws';
+
+const DEADLINE = 10_000;
+const examples = fileURLToPath(new URL('../examples/', import.meta.url));
+
+interface Running {
+  child: ChildProcess;
+  /** The first URL the example logged. */
+  url: string;
+  output: () => string;
+}
+
+async function run(name: string): Promise<Running> {
+  const child = spawn(process.execPath, [examples + name + '.js'], {
+    env: { ...process.env, PORT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const url = await deadline(
+    new Promise<string>((resolve, reject) => {
+      child.stdout!.on('data', () => {
+        const match = /(?:ws|http):\/\/127\.0\.0\.1:\d+\/[^\s,]*/.exec(output);
+        if (match !== null) resolve(match[0]);
+      });
+      child.once('exit', (code) => reject(new Error(`${name} exited (${code}): ${output}`)));
+    }),
+    `${name} to log its address`,
+  );
+  return { child, url, output: () => output };
+}
+
+function stop(running: Running): void {
+  if (running.child.exitCode === null) running.child.kill('SIGTERM');
+}
+
+function deadline<T>(promise: Promise<T>, what: string, ms = DEADLINE): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Opens a ws client, sends `messages`, and collects `count` replies. */
+async function exchange(url: string, protocols: string[], messages: (string | Buffer)[], count: number) {
+  const client = new WebSocket(url, protocols);
+  const replies: { data: string | Buffer; binary: boolean }[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    client.on('message', (data: Buffer, binary) => {
+      replies.push({ data: binary ? data : data.toString(), binary });
+      if (replies.length === count) resolve();
+    });
+    client.on('error', reject);
+  });
+  done.catch(() => {}); // awaited below; an early failure shows up at the 'open' wait
+  await deadline(once(client, 'open'), 'open');
+  for (const message of messages) client.send(message);
+  await deadline(done, 'replies');
+  const closed = once(client, 'close');
+  client.close(1000, 'done');
+  const [code] = await deadline(closed, 'close');
+  return { client, replies, protocol: client.protocol, closeCode: code as number };
+}
+
+const examplesSuite = suite('examples');
+
+examplesSuite('echo: text and binary come back as sent', async () => {
+  const echo = await run('echo');
+  try {
+    const { replies, closeCode } = await exchange(echo.url, [], ['hi ✓', Buffer.from([1, 2, 3])], 2);
+    assert.equal(replies, [
+      { data: 'hi ✓', binary: false },
+      { data: Buffer.from([1, 2, 3]), binary: true },
+    ]);
+    assert.is(closeCode, 1000);
+  } finally {
+    stop(echo);
+  }
+});
+
+examplesSuite('demo: serves the page and echoes on /ws with subprotocol echo', async () => {
+  const demo = await run('demo');
+  try {
+    const page = await deadline(fetch(demo.url).then((response) => response.text()), 'page');
+    assert.match(page, 'new WebSocket');
+    const base = demo.url.replace('http://', 'ws://');
+    const { replies, protocol } = await exchange(base + 'ws', ['other', 'echo'], ['hello'], 1);
+    assert.is(protocol, 'echo');
+    assert.equal(replies, [{ data: 'hello', binary: false }]);
+  } finally {
+    stop(demo);
+  }
+});
+
+examplesSuite('subprotocols: picks the best offered, refuses clients offering none', async () => {
+  const server = await run('subprotocols');
+  try {
+    const v2 = await exchange(server.url, ['chat.v1', 'chat.v2'], ['a'], 1);
+    assert.is(v2.protocol, 'chat.v2');
+    assert.equal(v2.replies, [{ data: '{"echo":"a"}', binary: false }]);
+    const v1 = await exchange(server.url, ['chat.v1'], ['b'], 1);
+    assert.equal(v1.replies, [{ data: 'echo: b', binary: false }]);
+    const refused = new WebSocket(server.url, ['irc']);
+    refused.on('error', () => {});
+    const [, response] = await deadline(once(refused, 'unexpected-response'), 'refusal');
+    assert.is((response as { statusCode: number }).statusCode, 400);
+    (response as { destroy(): void }).destroy();
+  } finally {
+    stop(server);
+  }
+});
+
+examplesSuite('pipeline: text is upper-cased, binary passes through', async () => {
+  const server = await run('pipeline');
+  try {
+    const { replies } = await exchange(server.url, [], ['quiet', Buffer.from('raw')], 2);
+    assert.equal(replies, [
+      { data: 'QUIET', binary: false },
+      { data: Buffer.from('raw'), binary: true },
+    ]);
+  } finally {
+    stop(server);
+  }
+});
+
+examplesSuite('attach: plain http stays the app, /live is a websocket', async () => {
+  const app = await run('attach');
+  try {
+    const text = await deadline(fetch(app.url).then((response) => response.text()), 'plain response');
+    assert.is(text, 'plain http, served by the app\n');
+    const live = app.url.replace('http://', 'ws://') + 'live';
+    const { replies } = await exchange(live, [], ['ping?'], 2);
+    assert.equal(replies, [
+      { data: 'welcome', binary: false },
+      { data: 'ping?', binary: false },
+    ]);
+  } finally {
+    stop(app);
+  }
+});
+
+examplesSuite.run();
