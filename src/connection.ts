@@ -148,11 +148,14 @@ export class Connection {
     if (!(frame.fin && frame.last)) return null;
     const opcode = this.#messageOpcode;
     const bytes = this.#message.subarray(0, this.#messageLength);
+    // Text was checked piece by piece; all that is left is a character cut off at the end.
+    const complete = opcode === Opcode.Binary || this.#checkedLength === this.#messageLength;
     this.#messageOpcode = 0;
     this.#message = EMPTY;
     this.#messageLength = 0;
     this.#checkedLength = 0;
-    return message(opcode, bytes);
+    if (!complete) throw invalidUtf8('invalid utf-8 in text message');
+    return { type: 'message', data: opcode === Opcode.Binary ? bytes : bytes.toString('utf8') };
   }
 
   /** Makes room for at least `size` bytes; grows by doubling so many fragments copy little. */

@@ -132,7 +132,9 @@ export class FrameDecoder {
   /** Hands out what has arrived of the current data frame's payload. */
   #nextPiece(first: boolean): Frame | null {
     const frame = this.#frame!;
-    if (this.#remaining > 0 && this.#available === 0) return null;
+    // The first piece goes out even when empty: its `first` flag (and the length a caller checks
+    // before the payload arrives) must not be lost when a header comes without payload bytes.
+    if (!first && this.#remaining > 0 && this.#available === 0) return null;
     const chunk = this.#chunks[0];
     let payload = EMPTY;
     if (this.#remaining > 0 && chunk !== undefined) {

@@ -54,7 +54,7 @@ export function checkHandshake(request: Request, subprotocol: string | null): Ac
     throw refusal('invalid-request', 400, 'connection header must contain "upgrade"');
   }
   const host = headerValues(request, 'host');
-  if (host.length !== 1 || host[0]!.trim() === '') {
+  if (host.length !== 1 || trimOws(host[0]!) === '' || countRaw(request, 'host') > 1) {
     throw refusal('invalid-request', 400, 'missing host header');
   }
   if (hasBody(request)) {
@@ -64,20 +64,22 @@ export function checkHandshake(request: Request, subprotocol: string | null): Ac
   if (keys.length !== 1 || countRaw(request, 'sec-websocket-key') > 1) {
     throw refusal('invalid-request', 400, 'expected exactly one sec-websocket-key header');
   }
-  const key = keys[0]!.trim();
+  const key = trimOws(keys[0]!);
   if (!isNonceKey(key)) {
     throw refusal('invalid-request', 400, 'sec-websocket-key must be base64 of 16 bytes');
   }
   const versions = headerValues(request, 'sec-websocket-version');
-  if (versions.length !== 1 || versions[0]!.trim() !== '13') {
+  if (versions.length !== 1 || trimOws(versions[0]!) !== '13') {
     throw refusal('unsupported-version', 426, 'unsupported sec-websocket-version, expected 13');
   }
   const offered = requestedProtocols(request);
-  for (let i = 0; i < offered.length; i++) {
-    const name = offered[i]!;
-    if (!isToken(name) || offered.indexOf(name) !== i) {
+  // A Set, not indexOf: a long list of distinct names must not cost quadratic time.
+  const seen = new Set<string>();
+  for (const name of offered) {
+    if (!isToken(name) || seen.has(name)) {
       throw refusal('invalid-request', 400, 'sec-websocket-protocol must list distinct tokens');
     }
+    seen.add(name);
   }
   if (subprotocol !== null && !offered.includes(subprotocol)) {
     throw refusal('wrong-subprotocol', 400, `client did not offer subprotocol "${subprotocol}"`);
@@ -130,7 +132,7 @@ function countRaw(request: Request, name: string): number {
 function hasBody(request: Request): boolean {
   if (headerValues(request, 'transfer-encoding').length > 0) return true;
   const lengths = headerValues(request, 'content-length');
-  return lengths.some((value) => value.trim() !== '0');
+  return lengths.some((value) => trimOws(value) !== '0');
 }
 
 function isHttp11OrLater(version: string | undefined): boolean {
@@ -147,12 +149,25 @@ function splitList(value: string): string[] {
   let start = 0;
   for (let i = 0; i <= value.length; i++) {
     if (i === value.length || value.charCodeAt(i) === 0x2c /* , */) {
-      const item = value.slice(start, i).trim();
+      const item = trimOws(value.slice(start, i));
       if (item !== '') items.push(item);
       start = i + 1;
     }
   }
   return items;
+}
+
+/** Strips RFC 7230 optional white space (spaces and tabs), and nothing else. */
+function trimOws(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && isOws(value.charCodeAt(start))) start++;
+  while (end > start && isOws(value.charCodeAt(end - 1))) end--;
+  return start === 0 && end === value.length ? value : value.slice(start, end);
+}
+
+function isOws(c: number): boolean {
+  return c === 0x20 || c === 0x09;
 }
 
 /** True when a comma list contains `token`, compared case-insensitively. */

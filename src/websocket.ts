@@ -74,6 +74,10 @@ export class Websocket extends Duplex {
       readableHighWaterMark: options.readableHighWaterMark ?? 16,
       writableHighWaterMark: options.writableHighWaterMark ?? 16 * 1024,
       decodeStrings: false, // keep strings as strings: they become text frames
+      // We destroy ourselves once the socket is gone (#destroyWhenDone). Node's autoDestroy would
+      // destroy the socket as soon as a for-await loop or a pipe ends, cutting off the close
+      // echo still queued behind earlier writes, and with an AbortError 'error' event.
+      autoDestroy: false,
     });
     const role = options.role ?? 'server';
     this.protocol = options.protocol ?? null;
