@@ -19,7 +19,12 @@ export interface ConnectionOptions {
   role: Role;
   /** Largest message accepted, after reassembly; a longer one fails with 1009. */
   maxPayload: number;
+  /** Most frames one message may arrive in; more fail with 1008. Costs no memory either way. */
+  maxFragments?: number;
 }
+
+/** 2^17: enough for the 65,536-fragment messages real clients send, yet a bound all the same. */
+export const DEFAULT_MAX_FRAGMENTS = 131_072;
 
 export type ConnectionEvent =
   /** A whole message: text as a string, binary as a Buffer. */
@@ -54,6 +59,12 @@ export class Connection {
   /** Text only: bytes of #message already known to be valid UTF-8, up to a character boundary. */
   #checkedLength = 0;
 
+  /** Frames the message in progress has arrived in so far. */
+  #fragments = 0;
+  readonly #maxFragments: number;
+  /** The pong for the latest ping, until the shell has room to write it (see takePong). */
+  #pong: Buffer | null = null;
+
   #sentClose: CloseFrame | null = null;
   #receivedClose: CloseFrame | null = null;
   #error: ProtocolError | null = null;
@@ -61,6 +72,7 @@ export class Connection {
   constructor(options: ConnectionOptions) {
     this.role = options.role;
     this.#maxPayload = options.maxPayload;
+    this.#maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
     this.#decoder = new FrameDecoder({ role: options.role, maxPayload: options.maxPayload });
   }
 
@@ -98,6 +110,17 @@ export class Connection {
     return this.#output.length !== 0;
   }
 
+  /**
+   * The pong owed for the latest ping, if any. RFC 6455 §5.5.3 lets us answer only the most
+   * recent of several pings, so a peer that floods pings and never reads gets one pending pong,
+   * not a growing queue: the shell takes it only when the socket has room.
+   */
+  takePong(): Buffer | null {
+    const pong = this.#pong;
+    this.#pong = null;
+    return pong;
+  }
+
   /** The next event, or null until more bytes are pushed. */
   next(): ConnectionEvent | null {
     if (this.readDone) return null;
@@ -118,6 +141,7 @@ export class Connection {
   close(code: number, reason: string): void {
     if (this.#sentClose !== null) return;
     this.#sentClose = { code, reason };
+    this.#pong = null; // nothing may follow a close frame
     this.#output.push(encodeClose(code, reason, this.role === 'client'));
   }
 
@@ -142,6 +166,9 @@ export class Connection {
       // Fast path: a whole unfragmented message in one piece is handed out as a view.
       if (!continuation && frame.fin && frame.last) return message(frame.opcode, frame.payload);
       if (!continuation) this.#messageOpcode = frame.opcode;
+      if (++this.#fragments > this.#maxFragments) {
+        throw new ProtocolError('ERR_WS_TOO_MANY_FRAGMENTS', `message in more than ${this.#maxFragments} fragments`, CloseCode.PolicyViolation);
+      }
       this.#reserve(frame.fin && !continuation ? frame.length : this.#messageLength + frame.length);
     }
     this.#append(frame.payload);
@@ -154,6 +181,7 @@ export class Connection {
     this.#message = EMPTY;
     this.#messageLength = 0;
     this.#checkedLength = 0;
+    this.#fragments = 0;
     if (!complete) throw invalidUtf8('invalid utf-8 in text message');
     return { type: 'message', data: opcode === Opcode.Binary ? bytes : bytes.toString('utf8') };
   }
@@ -182,12 +210,13 @@ export class Connection {
   #control(opcode: number, payload: Buffer): ConnectionEvent | null {
     if (opcode === Opcode.Ping) {
       // The pong copies the payload, which is a view into a socket chunk.
-      if (this.#sentClose === null) this.#output.push(encodeControl(Opcode.Pong, payload, this.role === 'client'));
+      if (this.#sentClose === null) this.#pong = encodeControl(Opcode.Pong, payload, this.role === 'client');
       return { type: 'ping', data: payload };
     }
     if (opcode === Opcode.Pong) return { type: 'pong', data: payload };
     const received = parseClose(payload);
     this.#receivedClose = received;
+    this.#pong = null; // a close answers everything
     // RFC 6455 §5.5.1: answer a close with a close, echoing the peer's status code.
     if (this.#sentClose === null) {
       this.#sentClose = { code: received.code, reason: '' };

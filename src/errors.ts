@@ -34,6 +34,7 @@ export type ProtocolErrorCode =
   | 'ERR_WS_UNEXPECTED_CONTINUATION'
   | 'ERR_WS_EXPECTED_CONTINUATION'
   | 'ERR_WS_MESSAGE_TOO_BIG'
+  | 'ERR_WS_TOO_MANY_FRAGMENTS'
   | 'ERR_WS_INVALID_UTF8'
   | 'ERR_WS_BAD_CLOSE_FRAME'
   | 'ERR_WS_BAD_CLOSE_CODE';
@@ -47,5 +48,34 @@ export class ProtocolError extends Error {
     super(message);
     this.code = code;
     this.closeCode = closeCode;
+  }
+}
+
+/** Stable codes of the ways connect() can fail. */
+export type ConnectErrorCode =
+  | 'ERR_WS_INVALID_URL'
+  | 'ERR_WS_CONNECTION_FAILED'
+  | 'ERR_WS_UNEXPECTED_STATUS'
+  | 'ERR_WS_REDIRECT'
+  | 'ERR_WS_MISSING_HEADER'
+  | 'ERR_WS_BAD_ACCEPT'
+  | 'ERR_WS_BAD_PROTOCOL'
+  | 'ERR_WS_BAD_EXTENSION'
+  | 'ERR_WS_HANDSHAKE_TIMEOUT'
+  | 'ERR_WS_ABORTED';
+
+/**
+ * A client's opening handshake failed: the server answered something other than a valid 101
+ * (its fault, or a redirect we were told not to follow), the connection failed, or we gave up.
+ * `status` is the HTTP status the server answered with, when it answered.
+ */
+export class ConnectError extends Error {
+  override readonly name = 'ConnectError';
+  readonly code: ConnectErrorCode;
+  readonly status: number | undefined;
+  constructor(code: ConnectErrorCode, message: string, options: { status?: number; cause?: unknown } = {}) {
+    super(message, 'cause' in options ? { cause: options.cause } : undefined);
+    this.code = code;
+    this.status = options.status;
   }
 }

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { ACCEPT_GUID } from './constants.js';
 import { WebsocketError } from './errors.js';
+import { isToken, listHas, splitList, trimOws } from './http-syntax.js';
 import type { Request, Response } from './response.js';
 
 /** The result of a valid handshake: what the 101 response needs. */
@@ -141,52 +142,6 @@ function isHttp11OrLater(version: string | undefined): boolean {
   const major = Number(dot === -1 ? version : version.slice(0, dot));
   const minor = dot === -1 ? 0 : Number(version.slice(dot + 1));
   return major > 1 || (major === 1 && minor >= 1);
-}
-
-/** Splits an RFC 7230 comma list, trimming optional white space and dropping empty elements. */
-function splitList(value: string): string[] {
-  const items: string[] = [];
-  let start = 0;
-  for (let i = 0; i <= value.length; i++) {
-    if (i === value.length || value.charCodeAt(i) === 0x2c /* , */) {
-      const item = trimOws(value.slice(start, i));
-      if (item !== '') items.push(item);
-      start = i + 1;
-    }
-  }
-  return items;
-}
-
-/** Strips RFC 7230 optional white space (spaces and tabs), and nothing else. */
-function trimOws(value: string): string {
-  let start = 0;
-  let end = value.length;
-  while (start < end && isOws(value.charCodeAt(start))) start++;
-  while (end > start && isOws(value.charCodeAt(end - 1))) end--;
-  return start === 0 && end === value.length ? value : value.slice(start, end);
-}
-
-function isOws(c: number): boolean {
-  return c === 0x20 || c === 0x09;
-}
-
-/** True when a comma list contains `token`, compared case-insensitively. */
-function listHas(value: string, token: string): boolean {
-  for (const item of splitList(value)) {
-    if (item.length === token.length && item.toLowerCase() === token) return true;
-  }
-  return false;
-}
-
-/** RFC 7230 §3.2.6 token: one or more tchar. */
-export function isToken(value: string): boolean {
-  if (value.length === 0) return false;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    const alnum = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
-    if (!alnum && "!#$%&'*+-.^_`|~".indexOf(value[i]!) === -1) return false;
-  }
-  return true;
 }
 
 /** RFC 6455 §4.1: the key is base64 of a 16-byte nonce, so exactly 22 characters and "==". */

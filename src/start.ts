@@ -4,16 +4,13 @@
 // 101 on the request's socket, which is when the promise resolves.
 
 import type { Duplex } from 'node:stream';
-import { DEFAULT_MAX_PAYLOAD } from './constants.js';
 import { WebsocketError } from './errors.js';
 import { checkHandshake, switchingProtocols } from './handshake.js';
 import type { Request, Response } from './response.js';
-import { Websocket } from './websocket.js';
+import { Websocket, type WebsocketLimits } from './websocket.js';
 
-export interface StartOptions {
-  /** Largest message accepted, in bytes, after reassembly. Default 16 MiB. */
-  maxPayload?: number;
-}
+/** Limits for the Websocket (see WebsocketLimits for each one and its default). */
+export interface StartOptions extends WebsocketLimits {}
 
 export interface Started {
   /** The 101 Switching Protocols response: return it from the handler. */
@@ -41,10 +38,7 @@ const pendingByRequest = new WeakMap<Request, Set<Handover>>();
  * the 400 or 426 to send when the request is not an acceptable handshake.
  */
 export function start(request: Request, subprotocol: string | null, options: StartOptions = {}): Started {
-  const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-  if (!(Number.isSafeInteger(maxPayload) && maxPayload >= 0)) {
-    throw new RangeError(`maxPayload must be a non-negative integer, got ${maxPayload}`);
-  }
+  checkLimits(options);
   const handshake = checkHandshake(request, subprotocol);
   let resolve!: (websocket: Websocket) => void;
   let reject!: (reason: WebsocketError) => void;
@@ -62,7 +56,7 @@ export function start(request: Request, subprotocol: string | null, options: Sta
     request,
     complete(socket, head) {
       if (!settle()) throw new Error('this response was already used to answer a request');
-      const ws = new Websocket(socket, { role: 'server', protocol: handshake.protocol, maxPayload, head });
+      const ws = new Websocket(socket, { ...options, role: 'server', protocol: handshake.protocol, head });
       resolve(ws);
       return ws;
     },
@@ -76,6 +70,15 @@ export function start(request: Request, subprotocol: string | null, options: Sta
   const response = switchingProtocols(handshake);
   Object.defineProperty(response, handoverKey, { value: handover, enumerable: false });
   return { response, websocket };
+}
+
+/** Throws a RangeError for a limit that is not a non-negative integer (a programming error). */
+export function checkLimits(limits: WebsocketLimits): void {
+  for (const [name, value] of Object.entries(limits)) {
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) {
+      throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
+    }
+  }
 }
 
 /** The handover a 101 response from start() carries, if it is one. */

@@ -76,6 +76,9 @@ function serializeHead(status: number, headers: ResponseHeaders, extra: Response
 
 function writeBodyAndClose(socket: Duplex, head: string, body: Response['body']): void {
   socket.on('error', ignore);
+  // Upgrade sockets allow half-open connections: once our answer is out, close for good rather
+  // than wait for a client that may never end its side.
+  socket.once('finish', () => socket.destroy());
   if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) {
     socket.end(body === undefined ? head : Buffer.concat([Buffer.from(head), Buffer.from(body)]));
     return;

@@ -21,17 +21,37 @@ export interface CloseInfo {
   readonly error?: Error;
 }
 
-export interface WebsocketOptions {
+/** Bounds on what a peer can make a Websocket spend or wait for. Every one has a default. */
+export interface WebsocketLimits {
+  /** Largest message accepted, in bytes, after reassembly (default 16 MiB); more fails with 1009. */
+  maxPayload?: number;
+  /** Most frames one message may arrive in (default 131,072); more fails with 1008. */
+  maxFragments?: number;
+  /**
+   * Outgoing bytes (queued in the Websocket plus in the socket) past which a peer that does not
+   * read is dropped (default 64 MiB). write() returns false long before, at 16 KiB.
+   */
+  maxBufferedAmount?: number;
+  /** How long, in ms, the peer gets to finish the closing handshake (default 5000). */
+  closeTimeout?: number;
+  /** Ping a peer that has sent nothing for this many ms (default 30,000; 0 turns heartbeats off). */
+  pingInterval?: number;
+  /** Drop the peer if nothing comes back this many ms after such a ping (default 10,000). */
+  pingTimeout?: number;
+}
+
+export const DEFAULT_CLOSE_TIMEOUT = 5000;
+export const DEFAULT_MAX_BUFFERED_AMOUNT = 64 * 1024 * 1024;
+export const DEFAULT_PING_INTERVAL = 30_000;
+export const DEFAULT_PING_TIMEOUT = 10_000;
+
+export interface WebsocketOptions extends WebsocketLimits {
   /** 'server' (the default) expects masked frames; 'client' masks what it sends. */
   role?: Role;
   /** The negotiated subprotocol, or null. */
   protocol?: string | null;
-  /** Largest message accepted, in bytes, after reassembly (default 16 MiB). */
-  maxPayload?: number;
   /** Bytes that arrived with the handshake and belong to the WebSocket stream. */
   head?: Buffer;
-  /** How long, in ms, the peer gets to finish the closing handshake (default 5000). */
-  closeTimeout?: number;
   /** Incoming messages buffered for a slow reader before the socket is paused (default 16). */
   readableHighWaterMark?: number;
   /** Outgoing bytes buffered before write() returns false (default 16 KiB). */
@@ -40,7 +60,7 @@ export interface WebsocketOptions {
 
 export type ReadyState = 'open' | 'closing' | 'closed';
 
-export const DEFAULT_CLOSE_TIMEOUT = 5000;
+const EMPTY = Buffer.alloc(0);
 
 export class Websocket extends Duplex {
   /** The subprotocol both sides agreed on, or null. */
@@ -55,6 +75,9 @@ export class Websocket extends Duplex {
   readonly #conn: Connection;
   readonly #masked: boolean;
   readonly #closeTimeout: number;
+  readonly #maxBufferedAmount: number;
+  readonly #pingInterval: number;
+  readonly #pingTimeout: number;
   #resolveClosed!: (info: CloseInfo) => void;
   /** Code and reason close() asked for; sent by _final once pending writes have gone out. */
   #closeRequest = { code: CloseCode.Normal as number, reason: '' };
@@ -66,6 +89,12 @@ export class Websocket extends Duplex {
   #socketError: Error | null = null;
   #drainCallback: ((error?: Error | null) => void) | null = null;
   #closeTimer: NodeJS.Timeout | null = null;
+  /** Heartbeat: anything heard from the peer since the last beat, and whether a ping is out. */
+  #heard = false;
+  #awaitingPong = false;
+  #heartbeat: NodeJS.Timeout | null = null;
+  /** An exception thrown by application code we called (a listener): it closed this connection. */
+  #appError: Error | null = null;
 
   constructor(socket: DuplexType, options: WebsocketOptions = {}) {
     super({
@@ -84,7 +113,14 @@ export class Websocket extends Duplex {
     this.#socket = socket;
     this.#masked = role === 'client';
     this.#closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
-    this.#conn = new Connection({ role, maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD });
+    this.#maxBufferedAmount = options.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED_AMOUNT;
+    this.#pingInterval = options.pingInterval ?? DEFAULT_PING_INTERVAL;
+    this.#pingTimeout = options.pingTimeout ?? DEFAULT_PING_TIMEOUT;
+    this.#conn = new Connection({
+      role,
+      maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+      ...(options.maxFragments === undefined ? {} : { maxFragments: options.maxFragments }),
+    });
     this.closeInfo = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.once('end', () => this.#destroyWhenDone());
 
@@ -98,23 +134,48 @@ export class Websocket extends Duplex {
     socket.on('close', () => this.#socketClose());
     if (options.head !== undefined && options.head.length > 0) this.#receive(options.head);
     if (socket.destroyed) queueMicrotask(() => this.#socketClose());
+    else this.#scheduleBeat(this.#pingInterval);
   }
 
   /** 'open', then 'closing' once a close frame was sent or received, then 'closed' with the TCP connection. */
   get readyState(): ReadyState {
     if (this.#socketClosed) return 'closed';
-    return this.#conn.sentClose === null && !this.#conn.readDone ? 'open' : 'closing';
+    return this.writableEnded || this.#conn.sentClose !== null || this.#conn.readDone ? 'closing' : 'open';
   }
 
   /**
    * Starts the closing handshake once the writes already made have been sent (RFC 6455 §7.1.2).
-   * `code` defaults to 1000; the reason must fit in 123 bytes of UTF-8.
+   * `code` defaults to 1000; the reason must fit in 123 bytes of UTF-8. Later writes are dropped.
    */
   close(code: number = CloseCode.Normal, reason = ''): void {
     checkCloseArguments(code, reason);
-    if (!this.writableEnded) this.#closeRequest = { code, reason };
-    this.#armCloseTimer();
+    if (this.writableEnded) return;
+    this.#closeRequest = { code, reason };
     this.end();
+  }
+
+  /**
+   * As Writable.write, except once closing has begun (close(), end(), or the peer's close):
+   * then the message is dropped, as RFC 6455 requires, and its callback gets an error. No
+   * 'error' event: the peer chooses when to close, so writing late is no reason to crash.
+   */
+  override write(
+    chunk: unknown,
+    encoding?: BufferEncoding | ((error: Error | null | undefined) => void),
+    callback?: (error: Error | null | undefined) => void,
+  ): boolean {
+    if (this.readyState === 'open' || this.destroyed) {
+      const ok = super.write(chunk, encoding as BufferEncoding, callback);
+      // A peer that never reads, written to by code that ignores `false`: drop it before it
+      // costs unbounded memory.
+      if (!ok && this.writableLength + this.#socket.writableLength > this.#maxBufferedAmount) {
+        this.#drop(new Error(`peer not reading: over ${this.#maxBufferedAmount} bytes queued`));
+      }
+      return ok;
+    }
+    const done = typeof encoding === 'function' ? encoding : callback;
+    if (done !== undefined) process.nextTick(done, new Error('websocket is closing: message dropped'));
+    return false;
   }
 
   /** Sends a ping with up to 125 bytes; the peer's pong arrives as a 'pong' event. */
@@ -176,12 +237,14 @@ export class Websocket extends Duplex {
   }
 
   #drained(): void {
+    this.#flush(); // a pong held back while the socket was full
     const callback = this.#drainCallback;
     this.#drainCallback = null;
     callback?.();
   }
 
   #receive(chunk: Buffer): void {
+    this.#heard = true;
     this.#conn.push(chunk);
     this.#pump();
   }
@@ -191,26 +254,11 @@ export class Websocket extends Duplex {
     if (this.#pumping) return; // a push() below called back into _read(): the loop goes on
     this.#pumping = true;
     try {
-      while (this.#reading && !this.#readableEnded && !this.destroyed) {
-        const event = this.#conn.next();
-        if (event === null) break;
-        switch (event.type) {
-          case 'message':
-            if (!this.push(event.data)) this.#reading = false;
-            break;
-          case 'ping':
-          case 'pong':
-            this.#flush();
-            this.emit(event.type, event.data);
-            break;
-          case 'close':
-          case 'error':
-            this.#flush();
-            this.#endReadable();
-            this.#closingHandshakeDone();
-            break;
-        }
-      }
+      this.#pumpEvents();
+    } catch (error) {
+      // Application code (a 'data', 'ping' or 'pong' listener) threw: that ends this
+      // connection with 1011, not the process and not the other connections.
+      this.#appFailed(error);
     } finally {
       this.#pumping = false;
     }
@@ -220,16 +268,60 @@ export class Websocket extends Duplex {
     else this.#socket.pause();
   }
 
-  /** Writes the replies the connection queued (pongs, close frames). */
+  #pumpEvents(): void {
+    while (this.#reading && !this.destroyed) {
+      const event = this.#conn.next();
+      if (event === null) break;
+      switch (event.type) {
+        case 'message':
+          if (!this.#deliver(event.data)) this.#reading = false;
+          break;
+        case 'ping':
+        case 'pong':
+          this.#flush();
+          this.emit(event.type, event.data);
+          break;
+        case 'close':
+        case 'error':
+          this.#flush();
+          this.#endReadable();
+          this.#closingHandshakeDone();
+          break;
+      }
+    }
+  }
+
+  /** Hands a message to the reader; after the readable side ended, drops it. False: reader is full. */
+  #deliver(data: string | Buffer): boolean {
+    return this.#readableEnded || this.push(data);
+  }
+
+  #appFailed(error: unknown): void {
+    this.#appError ??= error instanceof Error ? error : new Error(String(error));
+    this.#conn.close(CloseCode.InternalError, 'internal error');
+    // No more messages for code that failed; keep reading (and dropping) until the peer's close.
+    this.#endReadable();
+    this.#reading = true;
+    this.#armCloseTimer();
+  }
+
+  /** Writes the replies the connection queued: close frames, and a pong when the socket has room. */
   #flush(): void {
-    if (!this.#conn.hasOutput || this.#socketClosed) return;
-    const output = this.#conn.takeOutput();
-    if (output.length === 1) {
-      this.#socket.write(output[0]!);
-    } else {
-      this.#socket.cork();
-      for (const bytes of output) this.#socket.write(bytes);
-      this.#socket.uncork();
+    if (this.#socketClosed) return;
+    if (this.#conn.hasOutput) {
+      const output = this.#conn.takeOutput();
+      if (output.length === 1) {
+        this.#socket.write(output[0]!);
+      } else {
+        this.#socket.cork();
+        for (const bytes of output) this.#socket.write(bytes);
+        this.#socket.uncork();
+      }
+    }
+    // A peer flooding pings without reading gets one pending pong, sent once the socket drains.
+    if (!this.#socket.writableNeedDrain) {
+      const pong = this.#conn.takePong();
+      if (pong !== null) this.#socket.write(pong);
     }
   }
 
@@ -250,10 +342,11 @@ export class Websocket extends Duplex {
     if (this.#socketClosed) return;
     this.#socketClosed = true;
     this.#clearCloseTimer();
+    if (this.#heartbeat !== null) clearTimeout(this.#heartbeat);
     // Bytes that arrived before the socket closed are in memory already (a paused socket
     // holds at most a chunk): turn them into messages now rather than lose them.
     for (let event = this.#conn.next(); event !== null && !this.destroyed; event = this.#conn.next()) {
-      if (event.type === 'message') this.push(event.data);
+      if (event.type === 'message') this.#deliver(event.data);
     }
     this.#endReadable();
     // Writes waiting for a drain that will never come are dropped, not left hanging.
@@ -265,8 +358,13 @@ export class Websocket extends Duplex {
   #closeInfoNow(): CloseInfo {
     const received = this.#conn.receivedClose;
     const error = this.#conn.error;
-    if (received !== null) return { code: received.code, reason: received.reason, wasClean: true };
+    const appError = this.#appError;
+    if (received !== null) {
+      const info = { code: received.code, reason: received.reason, wasClean: true };
+      return appError === null ? info : { ...info, error: appError };
+    }
     if (error !== null) return { code: error.closeCode, reason: error.message, wasClean: false, error };
+    if (appError !== null) return { code: CloseCode.InternalError, reason: 'internal error', wasClean: false, error: appError };
     const cause = this.#socketError;
     return cause === null
       ? { code: CloseCode.Abnormal, reason: '', wasClean: false }
@@ -284,12 +382,45 @@ export class Websocket extends Duplex {
     if (this.#socketClosed && this.readableEnded && !this.destroyed) this.destroy();
   }
 
+  /** Ends the connection at once, without a closing handshake; `reason` shows in closeInfo.error. */
+  #drop(reason: Error): void {
+    this.#socketError ??= reason;
+    this.#socket.destroy();
+  }
+
+  #scheduleBeat(delay: number): void {
+    if (this.#pingInterval <= 0 || this.#socketClosed) return;
+    this.#heartbeat = setTimeout(() => this.#beat(), delay);
+    this.#heartbeat.unref();
+  }
+
+  /**
+   * Heartbeat: a peer that has sent nothing for pingInterval gets a ping; if nothing at all
+   * comes back within pingTimeout it is presumed gone (a dead host, a half-open TCP connection)
+   * and dropped with 1006. While our own reader is behind, the peer's answer could be sitting
+   * unread, so the peer is given the benefit of the doubt.
+   */
+  #beat(): void {
+    if (this.#heard || !this.#reading) {
+      this.#heard = false;
+      this.#awaitingPong = false;
+      this.#scheduleBeat(this.#pingInterval);
+    } else if (!this.#awaitingPong) {
+      this.#awaitingPong = true;
+      this.#conn.ping(EMPTY);
+      this.#flush();
+      this.#scheduleBeat(this.#pingTimeout);
+    } else {
+      this.#drop(new Error(`no answer to a ping within ${this.#pingTimeout} ms`));
+    }
+  }
+
   #armCloseTimer(): void {
     if (this.#closeTimer !== null || this.#socketClosed) return;
-    this.#closeTimer = setTimeout(() => {
-      this.#socketError ??= new Error('closing handshake timed out');
-      this.#socket.destroy();
-    }, this.#closeTimeout);
+    this.#closeTimer = setTimeout(
+      () => this.#drop(new Error(`closing handshake not finished within ${this.#closeTimeout} ms`)),
+      this.#closeTimeout,
+    );
     this.#closeTimer.unref();
   }
 
