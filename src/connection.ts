@@ -8,7 +8,7 @@
 //   for (const bytes of conn.takeOutput()) socket.write(bytes);
 
 import { CloseCode, Opcode, isValidCloseCode } from './constants.js';
-import { FrameDecoder, type Role } from './decoder.js';
+import { FrameDecoder, type Frame, type Role } from './decoder.js';
 import { closePayload, encodeClose, encodeControl } from './encoder.js';
 import { ProtocolError } from './errors.js';
 import { checkUtf8Prefix, isUtf8 } from './utf8.js';
@@ -21,6 +21,8 @@ export interface ConnectionOptions {
   maxPayload: number;
   /** Most frames one message may arrive in; more fail with 1008. Costs no memory either way. */
   maxFragments?: number;
+  /** permessage-deflate was negotiated: RSV1 marks compressed messages (RFC 7692 §6). */
+  compression?: boolean;
 }
 
 /** 2^17: enough for the 65,536-fragment messages real clients send, yet a bound all the same. */
@@ -29,6 +31,11 @@ export const DEFAULT_MAX_FRAGMENTS = 131_072;
 export type ConnectionEvent =
   /** A whole message: text as a string, binary as a Buffer. */
   | { readonly type: 'message'; readonly data: string | Buffer }
+  /**
+   * A piece of a compressed message's payload (RFC 7692). The shell inflates it, hands the
+   * output to inflated(), and after the piece with `end` calls inflatedEnd() before next().
+   */
+  | { readonly type: 'compressed'; readonly data: Buffer; readonly end: boolean }
   /** A ping from the peer; its pong is already queued. */
   | { readonly type: 'ping'; readonly data: Buffer }
   | { readonly type: 'pong'; readonly data: Buffer }
@@ -61,6 +68,11 @@ export class Connection {
 
   /** Frames the message in progress has arrived in so far. */
   #fragments = 0;
+  readonly #compression: boolean;
+  /** The message in progress is compressed; its wire bytes so far; its last piece is out. */
+  #compressed = false;
+  #compressedLength = 0;
+  #awaitingInflate = false;
   readonly #maxFragments: number;
   /** The pong for the latest ping, until the shell has room to write it (see takePong). */
   #pong: Buffer | null = null;
@@ -73,7 +85,12 @@ export class Connection {
     this.role = options.role;
     this.#maxPayload = options.maxPayload;
     this.#maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
-    this.#decoder = new FrameDecoder({ role: options.role, maxPayload: options.maxPayload });
+    this.#compression = options.compression ?? false;
+    this.#decoder = new FrameDecoder({
+      role: options.role,
+      maxPayload: this.#compression ? compressedLimit(options.maxPayload) : options.maxPayload,
+      allowRsv1: this.#compression,
+    });
   }
 
   get sentClose(): CloseFrame | null {
@@ -123,18 +140,55 @@ export class Connection {
 
   /** The next event, or null until more bytes are pushed. */
   next(): ConnectionEvent | null {
-    if (this.readDone) return null;
+    if (this.readDone || this.#awaitingInflate) return null;
     try {
       for (let frame = this.#decoder.next(); frame !== null; frame = this.#decoder.next()) {
-        const event =
-          frame.opcode >= Opcode.Close ? this.#control(frame.opcode, frame.payload) : this.#data(frame);
+        let event: ConnectionEvent | null;
+        if (frame.opcode >= Opcode.Close) {
+          // RFC 7692 §6.1: only the first frame of a data message may carry RSV1.
+          if (frame.rsv1) throw new ProtocolError('ERR_WS_RESERVED_BITS', 'rsv1 set on a control frame', CloseCode.ProtocolError);
+          event = this.#control(frame.opcode, frame.payload);
+        } else {
+          event = this.#data(frame);
+        }
         if (event !== null) return event;
       }
       return null;
     } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      return this.#fail(error);
+      return this.#failWith(error);
     }
+  }
+
+  /** Output of inflating the compressed message in progress; an event only if it broke a limit. */
+  inflated(chunk: Buffer): ConnectionEvent | null {
+    if (this.readDone) return null;
+    try {
+      // RFC 7692 leaves the limit to us: maxPayload counts inflated bytes, checked as they come.
+      if (this.#messageLength + chunk.length > this.#maxPayload) throw tooBig(this.#maxPayload, 'once inflated');
+      this.#reserve(this.#messageLength + chunk.length);
+      this.#append(chunk);
+      return null;
+    } catch (error) {
+      return this.#failWith(error);
+    }
+  }
+
+  /** The compressed message in progress is fully inflated: its message (or the error it causes). */
+  inflatedEnd(): ConnectionEvent | null {
+    this.#awaitingInflate = false;
+    if (this.readDone) return null;
+    try {
+      return this.#finishMessage();
+    } catch (error) {
+      return this.#failWith(error);
+    }
+  }
+
+  /** The compressed data would not inflate. */
+  inflateFailed(reason: string): ConnectionEvent | null {
+    this.#awaitingInflate = false;
+    if (this.readDone) return null;
+    return this.#fail(new ProtocolError('ERR_WS_BAD_COMPRESSED_DATA', reason, CloseCode.InvalidPayload));
   }
 
   /** Queues a close frame (the caller validated code and reason); no-op once a close was sent. */
@@ -150,7 +204,7 @@ export class Connection {
     if (this.#sentClose === null) this.#output.push(encodeControl(Opcode.Ping, payload, this.role === 'client'));
   }
 
-  #data(frame: { opcode: number; fin: boolean; length: number; payload: Buffer; first: boolean; last: boolean }): ConnectionEvent | null {
+  #data(frame: Frame): ConnectionEvent | null {
     if (frame.first) {
       const continuation = frame.opcode === Opcode.Continuation;
       if (continuation && this.#messageOpcode === 0) {
@@ -159,20 +213,37 @@ export class Connection {
       if (!continuation && this.#messageOpcode !== 0) {
         throw new ProtocolError('ERR_WS_EXPECTED_CONTINUATION', 'new message before the last one finished', CloseCode.ProtocolError);
       }
+      if (frame.rsv1 && continuation) {
+        throw new ProtocolError('ERR_WS_RESERVED_BITS', 'rsv1 set on a continuation frame', CloseCode.ProtocolError);
+      }
+      if (!continuation) this.#compressed = frame.rsv1;
       // Refuse before reading the payload, so an oversized message is never buffered.
-      if (this.#messageLength + frame.length > this.#maxPayload) {
-        throw new ProtocolError('ERR_WS_MESSAGE_TOO_BIG', `message longer than ${this.#maxPayload} bytes`, CloseCode.MessageTooBig);
+      if (this.#compressed) {
+        if (this.#compressedLength + frame.length > compressedLimit(this.#maxPayload)) throw tooBig(this.#maxPayload, 'compressed');
+      } else if (this.#messageLength + frame.length > this.#maxPayload) {
+        throw tooBig(this.#maxPayload, '');
       }
       // Fast path: a whole unfragmented message in one piece is handed out as a view.
-      if (!continuation && frame.fin && frame.last) return message(frame.opcode, frame.payload);
+      if (!this.#compressed && !continuation && frame.fin && frame.last) return message(frame.opcode, frame.payload);
       if (!continuation) this.#messageOpcode = frame.opcode;
       if (++this.#fragments > this.#maxFragments) {
         throw new ProtocolError('ERR_WS_TOO_MANY_FRAGMENTS', `message in more than ${this.#maxFragments} fragments`, CloseCode.PolicyViolation);
       }
-      this.#reserve(frame.fin && !continuation ? frame.length : this.#messageLength + frame.length);
+      if (!this.#compressed) this.#reserve(frame.fin && !continuation ? frame.length : this.#messageLength + frame.length);
+    }
+    const end = frame.fin && frame.last;
+    if (this.#compressed) {
+      if (frame.payload.length === 0 && !end) return null;
+      this.#compressedLength += frame.payload.length;
+      this.#awaitingInflate = end;
+      return { type: 'compressed', data: frame.payload, end };
     }
     this.#append(frame.payload);
-    if (!(frame.fin && frame.last)) return null;
+    return end ? this.#finishMessage() : null;
+  }
+
+  /** The message in progress is whole: hand it out and get ready for the next. */
+  #finishMessage(): ConnectionEvent {
     const opcode = this.#messageOpcode;
     const bytes = this.#message.subarray(0, this.#messageLength);
     // Text was checked piece by piece; all that is left is a character cut off at the end.
@@ -182,6 +253,8 @@ export class Connection {
     this.#messageLength = 0;
     this.#checkedLength = 0;
     this.#fragments = 0;
+    this.#compressed = false;
+    this.#compressedLength = 0;
     if (!complete) throw invalidUtf8('invalid utf-8 in text message');
     return { type: 'message', data: opcode === Opcode.Binary ? bytes : bytes.toString('utf8') };
   }
@@ -225,6 +298,11 @@ export class Connection {
     return { type: 'close', code: received.code, reason: received.reason };
   }
 
+  #failWith(error: unknown): ConnectionEvent {
+    if (!(error instanceof ProtocolError)) throw error;
+    return this.#fail(error);
+  }
+
   #fail(error: ProtocolError): ConnectionEvent {
     this.#error = error;
     this.#message = EMPTY;
@@ -253,6 +331,19 @@ function parseClose(payload: Buffer): CloseFrame {
   const reason = payload.subarray(2);
   if (!isUtf8(reason)) throw invalidUtf8('invalid utf-8 in close reason');
   return { code, reason: reason.toString('utf8') };
+}
+
+function tooBig(maxPayload: number, how: string): ProtocolError {
+  const message = `message longer than ${maxPayload} bytes${how === '' ? '' : ' ' + how}`;
+  return new ProtocolError('ERR_WS_MESSAGE_TOO_BIG', message, CloseCode.MessageTooBig);
+}
+
+/**
+ * Largest compressed payload accepted for a message of at most maxPayload bytes: deflate can
+ * grow incompressible data by 5 bytes per 64 KiB block, and a little framing besides.
+ */
+function compressedLimit(maxPayload: number): number {
+  return maxPayload + Math.ceil(maxPayload / 16384) * 5 + 64;
 }
 
 function invalidUtf8(message: string): ProtocolError {

@@ -7,10 +7,21 @@ import type { Duplex } from 'node:stream';
 import { WebsocketError } from './errors.js';
 import { checkHandshake, switchingProtocols } from './handshake.js';
 import type { Request, Response } from './response.js';
+import type { CompressionOptions } from './deflate.js';
+import { negotiateDeflate, parseExtensions, type DeflateOptions, type DeflateParams } from './extensions.js';
 import { Websocket, type WebsocketLimits } from './websocket.js';
 
-/** Limits for the Websocket (see WebsocketLimits for each one and its default). */
-export interface StartOptions extends WebsocketLimits {}
+/** permessage-deflate settings: what to negotiate, and how to compress. */
+export interface DeflateSettings extends DeflateOptions, CompressionOptions {}
+
+/** Limits for the Websocket (see WebsocketLimits for each one and its default), and compression. */
+export interface StartOptions extends WebsocketLimits {
+  /**
+   * Accept permessage-deflate when the client offers it (default false). `true` uses the
+   * defaults: no context takeover either way, so a connection holds no zlib memory of its own.
+   */
+  deflate?: boolean | DeflateSettings;
+}
 
 export interface Started {
   /** The 101 Switching Protocols response: return it from the handler. */
@@ -38,8 +49,11 @@ const pendingByRequest = new WeakMap<Request, Set<Handover>>();
  * the 400 or 426 to send when the request is not an acceptable handshake.
  */
 export function start(request: Request, subprotocol: string | null, options: StartOptions = {}): Started {
-  checkLimits(options);
+  const { deflate = false, ...limits } = options;
+  checkLimits(limits);
   const handshake = checkHandshake(request, subprotocol);
+  const settings: DeflateSettings | null = deflate === false ? null : deflate === true ? {} : deflate;
+  const negotiated = settings === null ? null : negotiateDeflate(parseExtensions(extensionsHeader(request)), settings);
   let resolve!: (websocket: Websocket) => void;
   let reject!: (reason: WebsocketError) => void;
   const websocket = new Promise<Websocket>((res, rej) => ((resolve = res), (reject = rej)));
@@ -56,7 +70,9 @@ export function start(request: Request, subprotocol: string | null, options: Sta
     request,
     complete(socket, head) {
       if (!settle()) throw new Error('this response was already used to answer a request');
-      const ws = new Websocket(socket, { ...options, role: 'server', protocol: handshake.protocol, head });
+      const compression: { deflate?: { params: DeflateParams; options: CompressionOptions } } =
+        negotiated === null ? {} : { deflate: { params: negotiated.params, options: settings! } };
+      const ws = new Websocket(socket, { ...limits, ...compression, role: 'server', protocol: handshake.protocol, head });
       resolve(ws);
       return ws;
     },
@@ -68,8 +84,15 @@ export function start(request: Request, subprotocol: string | null, options: Sta
   if (pending === undefined) pendingByRequest.set(request, (pending = new Set()));
   pending.add(handover);
   const response = switchingProtocols(handshake);
+  if (negotiated !== null) response.headers!['Sec-WebSocket-Extensions'] = negotiated.header;
   Object.defineProperty(response, handoverKey, { value: handover, enumerable: false });
   return { response, websocket };
+}
+
+/** The client's Sec-WebSocket-Extensions, repeated headers joined as one list. */
+function extensionsHeader(request: Request): string {
+  const value = request.headers['sec-websocket-extensions'];
+  return value === undefined ? '' : typeof value === 'string' ? value : value.join(', ');
 }
 
 /** Throws a RangeError for a limit that is not a non-negative integer (a programming error). */

@@ -7,8 +7,11 @@
 import type { Duplex as DuplexType } from 'node:stream';
 import { Duplex } from 'node:stream';
 import { CloseCode, DEFAULT_MAX_PAYLOAD } from './constants.js';
-import { Connection, type Role } from './connection.js';
-import { checkCloseArguments, checkControlPayload, encodeMessage } from './encoder.js';
+import { Connection, type ConnectionEvent, type Role } from './connection.js';
+import { MessageDeflate, type CompressionOptions } from './deflate.js';
+import { checkCloseArguments, checkControlPayload, encodeFrame, encodeMessage } from './encoder.js';
+import { Opcode } from './constants.js';
+import type { DeflateParams } from './extensions.js';
 
 /** How a connection ended. */
 export interface CloseInfo {
@@ -52,6 +55,8 @@ export interface WebsocketOptions extends WebsocketLimits {
   protocol?: string | null;
   /** Bytes that arrived with the handshake and belong to the WebSocket stream. */
   head?: Buffer;
+  /** permessage-deflate as negotiated in the handshake, and how to compress; none if absent. */
+  deflate?: { params: DeflateParams; options?: CompressionOptions };
   /** Incoming messages buffered for a slow reader before the socket is paused (default 16). */
   readableHighWaterMark?: number;
   /** Outgoing bytes buffered before write() returns false (default 16 KiB). */
@@ -95,6 +100,11 @@ export class Websocket extends Duplex {
   #heartbeat: NodeJS.Timeout | null = null;
   /** An exception thrown by application code we called (a listener): it closed this connection. */
   #appError: Error | null = null;
+  /** permessage-deflate, when negotiated; #inflating while a piece is in zlib (events wait). */
+  readonly #deflate: MessageDeflate | null;
+  #inflating = false;
+  /** The socket closed and everything it delivered has been handed out. */
+  #finished = false;
 
   constructor(socket: DuplexType, options: WebsocketOptions = {}) {
     super({
@@ -116,9 +126,11 @@ export class Websocket extends Duplex {
     this.#maxBufferedAmount = options.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED_AMOUNT;
     this.#pingInterval = options.pingInterval ?? DEFAULT_PING_INTERVAL;
     this.#pingTimeout = options.pingTimeout ?? DEFAULT_PING_TIMEOUT;
+    this.#deflate = options.deflate === undefined ? null : new MessageDeflate(options.deflate.params, role, options.deflate.options);
     this.#conn = new Connection({
       role,
       maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+      compression: this.#deflate !== null,
       ...(options.maxFragments === undefined ? {} : { maxFragments: options.maxFragments }),
     });
     this.closeInfo = new Promise((resolve) => (this.#resolveClosed = resolve));
@@ -194,7 +206,17 @@ export class Websocket extends Duplex {
   override _write(chunk: string | Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     // After a close frame no data may follow (RFC 6455 §5.5.1); such writes are dropped.
     if (this.#conn.sentClose !== null || this.#socketClosed) return callback();
-    this.#send(encodeMessage(chunk, this.#masked), callback);
+    const deflate = this.#deflate;
+    const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+    if (deflate === null || size < deflate.threshold) return this.#send(encodeMessage(chunk, this.#masked), callback);
+    const opcode = typeof chunk === 'string' ? Opcode.Text : Opcode.Binary;
+    deflate.compress(typeof chunk === 'string' ? Buffer.from(chunk) : chunk).then(
+      (payload) => {
+        if (this.#conn.sentClose !== null || this.#socketClosed) return callback();
+        this.#send(encodeFrame(opcode, payload, { masked: this.#masked, rsv1: true }), callback);
+      },
+      () => callback(), // zlib failed on our own data: only a closed connection does that
+    );
   }
 
   override _writev(
@@ -202,6 +224,12 @@ export class Websocket extends Duplex {
     callback: (error?: Error | null) => void,
   ): void {
     if (this.#conn.sentClose !== null || this.#socketClosed) return callback();
+    if (this.#deflate !== null) {
+      // Compression is asynchronous: one message after the other keeps them in order.
+      let i = 0;
+      const next = (): void => (i < chunks.length ? this._write(chunks[i++]!.chunk, 'utf8', next) : callback());
+      return next();
+    }
     const frames: Buffer[] = [];
     for (const { chunk } of chunks) for (const frame of encodeMessage(chunk, this.#masked)) frames.push(frame);
     this.#send(frames, callback);
@@ -263,32 +291,67 @@ export class Websocket extends Duplex {
       this.#pumping = false;
     }
     this.#flush();
-    if (this.#socketClosed) return;
-    if (this.#reading || this.#conn.readDone) this.#socket.resume();
+    if (this.#socketClosed) {
+      if (!this.#inflating) this.#finish();
+      return;
+    }
+    if ((this.#reading && !this.#inflating) || this.#conn.readDone) this.#socket.resume();
     else this.#socket.pause();
   }
 
   #pumpEvents(): void {
-    while (this.#reading && !this.destroyed) {
+    // Once the socket has closed, what it delivered is in memory already: hand it all out.
+    while ((this.#reading || this.#socketClosed) && !this.#inflating && !this.destroyed) {
       const event = this.#conn.next();
       if (event === null) break;
-      switch (event.type) {
-        case 'message':
-          if (!this.#deliver(event.data)) this.#reading = false;
-          break;
-        case 'ping':
-        case 'pong':
-          this.#flush();
-          this.emit(event.type, event.data);
-          break;
-        case 'close':
-        case 'error':
-          this.#flush();
-          this.#endReadable();
-          this.#closingHandshakeDone();
-          break;
-      }
+      this.#handle(event);
     }
+  }
+
+  #handle(event: ConnectionEvent): void {
+    switch (event.type) {
+      case 'message':
+        if (!this.#deliver(event.data)) this.#reading = false;
+        break;
+      case 'compressed':
+        this.#inflatePiece(event.data, event.end);
+        break;
+      case 'ping':
+      case 'pong':
+        this.#flush();
+        this.emit(event.type, event.data);
+        break;
+      case 'close':
+      case 'error':
+        this.#flush();
+        this.#endReadable();
+        this.#closingHandshakeDone();
+        break;
+    }
+  }
+
+  /** Runs a compressed piece through zlib; events wait until it is done, to stay in order. */
+  #inflatePiece(piece: Buffer, end: boolean): void {
+    const deflate = this.#deflate!;
+    this.#inflating = true;
+    let failure: ConnectionEvent | null = null;
+    const output = (chunk: Buffer): boolean => (failure = this.#conn.inflated(chunk)) === null;
+    deflate.inflate(piece, end, output).then(
+      () => failure ?? (end ? this.#conn.inflatedEnd() : null),
+      (error: Error) => this.#conn.inflateFailed(`invalid compressed data: ${error.message}`),
+    ).then((event) => {
+      // A promise callback: no pump is running now, so the event can be handled in order.
+      this.#inflating = false;
+      this.#pumping = true;
+      try {
+        if (event !== null) this.#handle(event);
+      } catch (error) {
+        this.#appFailed(error);
+      } finally {
+        this.#pumping = false;
+      }
+      this.#pump();
+    });
   }
 
   /** Hands a message to the reader; after the readable side ended, drops it. False: reader is full. */
@@ -343,11 +406,15 @@ export class Websocket extends Duplex {
     this.#socketClosed = true;
     this.#clearCloseTimer();
     if (this.#heartbeat !== null) clearTimeout(this.#heartbeat);
-    // Bytes that arrived before the socket closed are in memory already (a paused socket
-    // holds at most a chunk): turn them into messages now rather than lose them.
-    for (let event = this.#conn.next(); event !== null && !this.destroyed; event = this.#conn.next()) {
-      if (event.type === 'message') this.#deliver(event.data);
-    }
+    // Bytes that arrived before the socket closed are in memory already (a paused socket holds
+    // at most a chunk): #pump turns them into messages, then calls #finish.
+    this.#pump();
+  }
+
+  #finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#deflate?.close();
     this.#endReadable();
     // Writes waiting for a drain that will never come are dropped, not left hanging.
     this.#drained();

@@ -1,0 +1,208 @@
+// permessage-deflate at run time (RFC 7692 §7.2), over node:zlib's raw deflate. A message is
+// compressed with a sync flush and loses its 00 00 ff ff tail; an incoming one gets the tail
+// back and is inflated piece by piece, its output handed on as it comes, so a limit can stop a
+// decompression bomb without the whole output ever being held.
+//
+// Memory: with no context takeover (prise's default, both ways), a connection owns no zlib
+// state at all. Streams come from a shared pool, are reset after each message, and return.
+// With context takeover a connection keeps its own stream (its window lives between messages).
+// Either way every zlib job passes through one limiter, so thousands of connections
+// compressing at once queue up instead of each holding zlib buffers.
+
+import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
+import type { Role } from './decoder.js';
+import type { DeflateParams } from './extensions.js';
+
+const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+/** Tuning for our compressor; see README for what each costs. */
+export interface CompressionOptions {
+  /** Messages shorter than this many bytes are sent uncompressed (default 1024). */
+  threshold?: number;
+  /** zlib level, 0 to 9 (default 6). */
+  level?: number;
+  /** zlib memLevel, 1 to 9 (default 8): deflate memory is 2^(windowBits+2) + 2^(memLevel+9). */
+  memLevel?: number;
+}
+
+export const DEFAULT_THRESHOLD = 1024;
+/** How many zlib jobs run (and hold buffers) at once, across all connections. */
+export const ZLIB_CONCURRENCY = 8;
+
+/** A FIFO semaphore: at most `limit` jobs run at once. */
+class Limiter {
+  #running = 0;
+  readonly #queue: Array<() => void> = [];
+  readonly #limit: number;
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+  async run<T>(job: () => Promise<T>): Promise<T> {
+    if (this.#running >= this.#limit) await new Promise<void>((resolve) => this.#queue.push(resolve));
+    else this.#running++;
+    try {
+      return await job();
+    } finally {
+      const next = this.#queue.shift();
+      if (next === undefined) this.#running--;
+      else next(); // the slot passes straight to the next job
+    }
+  }
+}
+
+const limiter = new Limiter(ZLIB_CONCURRENCY);
+
+/** Idle zlib streams of one configuration, reset and ready; at most ZLIB_CONCURRENCY kept. */
+class Pool<T extends DeflateRaw | InflateRaw> {
+  readonly #idle: T[] = [];
+  readonly #create: () => T;
+  constructor(create: () => T) {
+    this.#create = create;
+  }
+  take(): T {
+    return this.#idle.pop() ?? this.#create();
+  }
+  give(stream: T): void {
+    if (this.#idle.length < ZLIB_CONCURRENCY) {
+      stream.reset();
+      this.#idle.push(stream);
+    } else stream.close();
+  }
+}
+
+const pools = new Map<string, Pool<DeflateRaw | InflateRaw>>();
+
+function poolFor(key: string, create: () => DeflateRaw | InflateRaw): Pool<DeflateRaw | InflateRaw> {
+  let pool = pools.get(key);
+  if (pool === undefined) pools.set(key, (pool = new Pool(create)));
+  return pool;
+}
+
+/** One connection's compression, both ways, for the parameters negotiated. */
+export class MessageDeflate {
+  readonly threshold: number;
+  readonly #deflateKey: string;
+  readonly #createDeflate: () => DeflateRaw;
+  readonly #inflateKey = 'inflate';
+  /** Our streams when their context must live between messages; null when pooled. */
+  #deflate: DeflateRaw | null = null;
+  #inflate: InflateRaw | null = null;
+  readonly #keepDeflate: boolean;
+  readonly #keepInflate: boolean;
+  #closed = false;
+
+  constructor(params: DeflateParams, role: Role, options: CompressionOptions = {}) {
+    this.threshold = options.threshold ?? DEFAULT_THRESHOLD;
+    const ours = role === 'server' ? 'server' : 'client';
+    const windowBits = ours === 'server' ? params.serverMaxWindowBits : params.clientMaxWindowBits;
+    const level = options.level ?? constants.Z_DEFAULT_COMPRESSION;
+    const memLevel = options.memLevel ?? 8;
+    this.#keepDeflate = !(ours === 'server' ? params.serverNoContextTakeover : params.clientNoContextTakeover);
+    this.#keepInflate = !(ours === 'server' ? params.clientNoContextTakeover : params.serverNoContextTakeover);
+    this.#deflateKey = `deflate ${windowBits} ${level} ${memLevel}`;
+    this.#createDeflate = () => quiet(createDeflateRaw({ windowBits, level, memLevel }));
+  }
+
+  /** Compresses one whole message (RFC 7692 §7.2.1): the payload of its RSV1 frame. */
+  compress(data: Buffer): Promise<Buffer> {
+    return limiter.run(async () => {
+      const stream = this.#deflate ?? (poolFor(this.#deflateKey, this.#createDeflate).take() as DeflateRaw);
+      if (this.#keepDeflate) this.#deflate = stream;
+      const chunks: Buffer[] = [];
+      let length = 0;
+      const collect = (chunk: Buffer): void => {
+        chunks.push(chunk);
+        length += chunk.length;
+      };
+      stream.on('data', collect);
+      try {
+        await flushed(stream, data, false);
+      } finally {
+        stream.off('data', collect);
+        if (!this.#keepDeflate) poolFor(this.#deflateKey, this.#createDeflate).give(stream);
+      }
+      const out = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
+      // A sync flush ends with an empty stored block, 00 00 ff ff: the receiver puts it back.
+      return out.subarray(0, out.length - 4);
+    });
+  }
+
+  /**
+   * Inflates one piece of a compressed message (the tail goes in after the piece with `end`),
+   * handing each output chunk to `output`; when it returns false (a limit was hit), inflating
+   * stops at once and the stream is thrown away. Rejects if the data is not valid deflate.
+   */
+  inflate(piece: Buffer, end: boolean, output: (chunk: Buffer) => boolean): Promise<void> {
+    return limiter.run(async () => {
+      if (this.#closed) return;
+      const stream = this.#inflate ?? (poolFor(this.#inflateKey, createInflate).take() as InflateRaw);
+      this.#inflate = stream; // held until the message ends (or for good, with context takeover)
+      let stopped = false;
+      const collect = (chunk: Buffer): void => {
+        if (!stopped && !output(chunk)) {
+          stopped = true;
+          stream.destroy(); // no more output: a bomb ends here
+        }
+      };
+      stream.on('data', collect);
+      try {
+        await flushed(stream, piece, end);
+      } catch (error) {
+        if (!stopped) {
+          this.#inflate = null;
+          stream.destroy();
+          throw error;
+        }
+      } finally {
+        stream.off('data', collect);
+      }
+      if (stopped) {
+        this.#inflate = null;
+      } else if (end && !this.#keepInflate) {
+        this.#inflate = null;
+        poolFor(this.#inflateKey, createInflate).give(stream);
+      }
+    });
+  }
+
+  /** Releases the connection's own zlib streams. */
+  close(): void {
+    this.#closed = true;
+    if (this.#keepDeflate) this.#deflate?.close();
+    this.#inflate?.close();
+    this.#deflate = null;
+    this.#inflate = null;
+  }
+}
+
+function createInflate(): InflateRaw {
+  // A 15-bit window inflates whatever window the peer compressed with.
+  return quiet(createInflateRaw({ windowBits: 15 }));
+}
+
+/** Errors are taken from the flush callbacks; an unheard 'error' must not crash the process. */
+function quiet<T extends DeflateRaw | InflateRaw>(stream: T): T {
+  stream.on('error', () => {});
+  return stream;
+}
+
+/**
+ * Writes `data` (and the tail) and waits for a sync flush to push all output out. Settles on
+ * the flush, an error, or the stream closing (as it does when inflating is stopped).
+ */
+function flushed(stream: DeflateRaw | InflateRaw, data: Buffer, tail: boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (error?: Error): void => {
+      stream.off('error', done);
+      stream.off('close', closed);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const closed = (): void => done();
+    stream.once('error', done);
+    stream.once('close', closed);
+    if (data.length > 0) stream.write(data);
+    if (tail) stream.write(TAIL);
+    stream.flush(constants.Z_SYNC_FLUSH, () => done());
+  });
+}
