@@ -13,7 +13,8 @@ async function echo(ws: Websocket): Promise<void> {
 const server = await serve(
   (request) => {
     if (request.url === '/ws') {
-      const { response, websocket } = start(request, 'echo');
+      // Browsers offer permessage-deflate; accept it (with no per-connection zlib memory).
+      const { response, websocket } = start(request, 'echo', { deflate: true });
       websocket.then(echo);
       return response;
     }

@@ -339,11 +339,14 @@ function tooBig(maxPayload: number, how: string): ProtocolError {
 }
 
 /**
- * Largest compressed payload accepted for a message of at most maxPayload bytes: deflate can
- * grow incompressible data by 5 bytes per 64 KiB block, and a little framing besides.
+ * Largest compressed payload accepted for a message of at most maxPayload bytes: zlib's own
+ * worst case for any window and memLevel (deflateBound's: with a small window, incompressible
+ * bytes can go out in fixed-Huffman blocks at 9 bits each, about 13% more), and a few sync
+ * flushes besides. Compressed bytes are inflated as they arrive, never buffered, so the margin
+ * costs no memory; maxPayload still bounds what they inflate to.
  */
 function compressedLimit(maxPayload: number): number {
-  return maxPayload + Math.ceil(maxPayload / 16384) * 5 + 64;
+  return maxPayload + Math.ceil(maxPayload / 8) + Math.ceil(maxPayload / 256) + Math.ceil(maxPayload / 512) + 64;
 }
 
 function invalidUtf8(message: string): ProtocolError {

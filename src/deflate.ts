@@ -14,6 +14,7 @@ import type { Role } from './decoder.js';
 import type { DeflateParams } from './extensions.js';
 
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+const EMPTY_MESSAGE = Buffer.from([0x00]);
 
 /** Tuning for our compressor; see README for what each costs. */
 export interface CompressionOptions {
@@ -83,13 +84,21 @@ export class MessageDeflate {
   readonly threshold: number;
   readonly #deflateKey: string;
   readonly #createDeflate: () => DeflateRaw;
-  readonly #inflateKey = 'inflate';
+  readonly #inflateKey: string;
+  readonly #createInflate: () => InflateRaw;
   /** Our streams when their context must live between messages; null when pooled. */
   #deflate: DeflateRaw | null = null;
   #inflate: InflateRaw | null = null;
   readonly #keepDeflate: boolean;
   readonly #keepInflate: boolean;
   #closed = false;
+  /**
+   * Settle when the last compress and the last inflate job are done, so that each kind runs one
+   * at a time in call order: a kept stream (and an inflate stream held for a whole message)
+   * serves one job at once. They never reject, and hold no result (no buffer kept alive).
+   */
+  #lastCompress: Promise<void> = Promise.resolve();
+  #lastInflate: Promise<void> = Promise.resolve();
 
   constructor(params: DeflateParams, role: Role, options: CompressionOptions = {}) {
     this.threshold = options.threshold ?? DEFAULT_THRESHOLD;
@@ -101,11 +110,17 @@ export class MessageDeflate {
     this.#keepInflate = !(ours === 'server' ? params.clientNoContextTakeover : params.serverNoContextTakeover);
     this.#deflateKey = `deflate ${windowBits} ${level} ${memLevel}`;
     this.#createDeflate = () => quiet(createDeflateRaw({ windowBits, level, memLevel }));
+    // Inflate with the peer's agreed window: less memory than 15 bits when it is smaller. A peer
+    // told 8 bits may use 9 (zlib does), so 9 is the least.
+    const peerBits = Math.max(9, ours === 'server' ? params.clientMaxWindowBits : params.serverMaxWindowBits);
+    this.#inflateKey = `inflate ${peerBits}`;
+    this.#createInflate = () => quiet(createInflateRaw({ windowBits: peerBits }));
   }
 
   /** Compresses one whole message (RFC 7692 §7.2.1): the payload of its RSV1 frame. */
   compress(data: Buffer): Promise<Buffer> {
-    return limiter.run(async () => {
+    const job = this.#lastCompress.then(() => limiter.run(async () => {
+      if (this.#closed) throw new Error('compressor closed'); // a kept stream would be leaked
       const stream = this.#deflate ?? (poolFor(this.#deflateKey, this.#createDeflate).take() as DeflateRaw);
       if (this.#keepDeflate) this.#deflate = stream;
       const chunks: Buffer[] = [];
@@ -123,8 +138,13 @@ export class MessageDeflate {
       }
       const out = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
       // A sync flush ends with an empty stored block, 00 00 ff ff: the receiver puts it back.
-      return out.subarray(0, out.length - 4);
-    });
+      // zlib flushes nothing for an empty message right after another flush; RFC 7692 §7.2.3.6
+      // spells an empty message as one 0x00 byte (an empty stored block, minus the tail).
+      if (out.length === 0) return EMPTY_MESSAGE;
+      return out.subarray(out.length - 4).equals(TAIL) ? out.subarray(0, out.length - 4) : out;
+    }));
+    this.#lastCompress = job.then(ignore, ignore);
+    return job;
   }
 
   /**
@@ -133,9 +153,9 @@ export class MessageDeflate {
    * stops at once and the stream is thrown away. Rejects if the data is not valid deflate.
    */
   inflate(piece: Buffer, end: boolean, output: (chunk: Buffer) => boolean): Promise<void> {
-    return limiter.run(async () => {
+    const job = this.#lastInflate.then(() => limiter.run(async () => {
       if (this.#closed) return;
-      const stream = this.#inflate ?? (poolFor(this.#inflateKey, createInflate).take() as InflateRaw);
+      const stream = this.#inflate ?? (poolFor(this.#inflateKey, this.#createInflate).take() as InflateRaw);
       this.#inflate = stream; // held until the message ends (or for good, with context takeover)
       let stopped = false;
       const collect = (chunk: Buffer): void => {
@@ -158,11 +178,16 @@ export class MessageDeflate {
       }
       if (stopped) {
         this.#inflate = null;
-      } else if (end && !this.#keepInflate) {
+      } else if (end && (stream.readableEnded || !this.#keepInflate)) {
         this.#inflate = null;
-        poolFor(this.#inflateKey, createInflate).give(stream);
+        // RFC 7692 §7.2.3.4: a peer may end a message with a BFINAL block, which ends zlib's
+        // stream for good (reset() does not revive its readable side): drop it, never pool it.
+        if (stream.readableEnded) stream.close();
+        else poolFor(this.#inflateKey, this.#createInflate).give(stream);
       }
-    });
+    }));
+    this.#lastInflate = job.then(ignore, ignore);
+    return job;
   }
 
   /** Releases the connection's own zlib streams. */
@@ -175,10 +200,8 @@ export class MessageDeflate {
   }
 }
 
-function createInflate(): InflateRaw {
-  // A 15-bit window inflates whatever window the peer compressed with.
-  return quiet(createInflateRaw({ windowBits: 15 }));
-}
+function ignore(): void {}
+
 
 /** Errors are taken from the flush callbacks; an unheard 'error' must not crash the process. */
 function quiet<T extends DeflateRaw | InflateRaw>(stream: T): T {

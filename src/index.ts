@@ -1,14 +1,18 @@
 // prise: request-level WebSockets for Node. This file only re-exports.
 
 export { CloseCode, DEFAULT_MAX_PAYLOAD } from './constants.js';
+export { connect } from './client.js';
+export type { ConnectOptions } from './client.js';
 export { ProtocolError, WebsocketError } from './errors.js';
 export type { HandshakeErrorKind, ProtocolErrorCode } from './errors.js';
+export { ConnectError } from './errors.js';
+export type { ConnectErrorCode } from './errors.js';
 export { acceptKey, requestedProtocols } from './handshake.js';
 export type { Request, Response, ResponseBody, ResponseHeaders } from './response.js';
-export { attach, serve } from './server.js';
-export type { AttachOptions, Handler, ServeOptions } from './server.js';
+export { attach, serve, shutdown } from './server.js';
+export type { AttachOptions, Handler, ServeOptions, ShutdownOptions } from './server.js';
 export { start } from './start.js';
 export type { Started, StartOptions } from './start.js';
 export { upgrade } from './upgrade.js';
 export { Websocket } from './websocket.js';
-export type { CloseInfo, ReadyState, WebsocketOptions } from './websocket.js';
+export type { CloseInfo, ReadyState, WebsocketLimits, WebsocketOptions } from './websocket.js';

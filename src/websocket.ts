@@ -282,11 +282,7 @@ export class Websocket extends Duplex {
     if (this.#pumping) return; // a push() below called back into _read(): the loop goes on
     this.#pumping = true;
     try {
-      this.#pumpEvents();
-    } catch (error) {
-      // Application code (a 'data', 'ping' or 'pong' listener) threw: that ends this
-      // connection with 1011, not the process and not the other connections.
-      this.#appFailed(error);
+      this.#pumpEvents(); // a listener that throws is caught in emit()
     } finally {
       this.#pumping = false;
     }
@@ -345,8 +341,6 @@ export class Websocket extends Duplex {
       this.#pumping = true;
       try {
         if (event !== null) this.#handle(event);
-      } catch (error) {
-        this.#appFailed(error);
       } finally {
         this.#pumping = false;
       }
@@ -356,7 +350,26 @@ export class Websocket extends Duplex {
 
   /** Hands a message to the reader; after the readable side ended, drops it. False: reader is full. */
   #deliver(data: string | Buffer): boolean {
-    return this.#readableEnded || this.push(data);
+    // push() also says false when a 'data' listener failed inside it (the readable side ended).
+    return this.#readableEnded || this.push(data) || this.#readableEnded;
+  }
+
+  /**
+   * Application code runs inside emit(): a 'data', 'ping' or 'pong' listener that throws ends
+   * this connection with 1011, not the process and not the other connections. That holds
+   * whether our pump called it or the stream did later on its own, as it does for a message
+   * that waited in the buffer while the stream was paused.
+   */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event !== 'data' && event !== 'ping' && event !== 'pong') return super.emit(event, ...args);
+    // No more messages for code that failed, not even those already buffered.
+    if (event === 'data' && this.#appError !== null) return false;
+    try {
+      return super.emit(event, ...args);
+    } catch (error) {
+      this.#appFailed(error);
+      return true;
+    }
   }
 
   #appFailed(error: unknown): void {
@@ -366,6 +379,8 @@ export class Websocket extends Duplex {
     this.#endReadable();
     this.#reading = true;
     this.#armCloseTimer();
+    // Sends the close frame and resumes reading; inside a pump, that pump does it.
+    this.#pump();
   }
 
   /** Writes the replies the connection queued: close frames, and a pong when the socket has room. */
@@ -468,6 +483,8 @@ export class Websocket extends Duplex {
    * unread, so the peer is given the benefit of the doubt.
    */
   #beat(): void {
+    // Closing: no ping may follow our close frame, and closeTimeout already bounds the wait.
+    if (this.#conn.sentClose !== null) return;
     if (this.#heard || !this.#reading) {
       this.#heard = false;
       this.#awaitingPong = false;

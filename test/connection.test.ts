@@ -39,6 +39,8 @@ function describe(event: ConnectionEvent): string {
       return `close ${event.code} ${event.reason}`;
     case 'error':
       return `error ${event.error.code} ${event.error.closeCode}`;
+    case 'compressed':
+      return `compressed ${hex(event.data)}${event.end ? ' end' : ''}`;
   }
 }
 

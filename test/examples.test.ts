@@ -3,10 +3,14 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
+import { selfSignedCertificate } from './helpers/tls-cert.js';
 
 const DEADLINE = 10_000;
 const examples = fileURLToPath(new URL('../examples/', import.meta.url));
@@ -18,9 +22,9 @@ interface Running {
   output: () => string;
 }
 
-async function run(name: string): Promise<Running> {
+async function run(name: string, env: Record<string, string> = {}): Promise<Running> {
   const child = spawn(process.execPath, [examples + name + '.js'], {
-    env: { ...process.env, PORT: '0' },
+    env: { ...process.env, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -29,7 +33,7 @@ async function run(name: string): Promise<Running> {
   const url = await deadline(
     new Promise<string>((resolve, reject) => {
       child.stdout!.on('data', () => {
-        const match = /(?:ws|http):\/\/127\.0\.0\.1:\d+\/[^\s,]*/.exec(output);
+        const match = /(?:wss|ws|https|http):\/\/127\.0\.0\.1:\d+\/[^\s,]*/.exec(output);
         if (match !== null) resolve(match[0]);
       });
       child.once('exit', (code) => reject(new Error(`${name} exited (${code}): ${output}`)));
@@ -146,6 +150,45 @@ examplesSuite('attach: plain http stays the app, /live is a websocket', async ()
     ]);
   } finally {
     stop(app);
+  }
+});
+
+examplesSuite('client: connects, sends, reads both echoes, closes with 1000', async () => {
+  const echo = await run('echo');
+  try {
+    const client = await run('client', { URL: echo.url });
+    const exited = await deadline(once(client.child, 'exit'), 'the client to finish');
+    assert.is(exited[0], 0, client.output());
+    assert.match(client.output(), 'received "hello"');
+    assert.match(client.output(), 'received <Buffer 01 02 03>');
+    assert.match(client.output(), 'closed with 1000');
+  } finally {
+    stop(echo);
+  }
+});
+
+examplesSuite('wss-echo: serves wss:// with the given key and certificate', async () => {
+  const { key, cert } = selfSignedCertificate();
+  const dir = mkdtempSync(join(tmpdir(), 'prise-example-'));
+  writeFileSync(join(dir, 'key.pem'), key);
+  writeFileSync(join(dir, 'cert.pem'), cert);
+  try {
+    const server = await run('wss-echo', { TLS_KEY: dir + '/key.pem', TLS_CERT: dir + '/cert.pem' });
+    try {
+      assert.match(server.url, 'wss://');
+      const client = new WebSocket(server.url, { ca: cert });
+      client.on('error', () => {});
+      await deadline(once(client, 'open'), 'tls open');
+      client.send('secret');
+      const [reply] = await deadline(once(client, 'message'), 'tls echo');
+      assert.is(String(reply), 'secret');
+      client.close();
+      await deadline(once(client, 'close'), 'tls close');
+    } finally {
+      stop(server);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

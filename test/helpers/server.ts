@@ -16,6 +16,7 @@ import {
   start,
   type Handler,
   type ServeOptions,
+  type StartOptions,
   type Websocket,
 } from '../../src/index.js';
 import { withTimeout } from './deadline.js';
@@ -89,6 +90,8 @@ export interface Accepted {
 export interface WebsocketServerOptions {
   /** Largest message accepted (start()'s maxPayload); the default is start()'s. */
   maxPayload?: number;
+  /** start()'s deflate option; off by default. */
+  deflate?: StartOptions['deflate'];
   /** Picks the subprotocol from the client's offer; default none. */
   choose?: (offered: string[]) => string | null;
   /** Called with each Websocket as soon as it exists (to pipe it, to listen for events...). */
@@ -106,7 +109,10 @@ export interface WebsocketServer extends TestServer {
  */
 export async function startWebsocketServer(options: WebsocketServerOptions = {}): Promise<WebsocketServer> {
   const queue = new AsyncQueue<Accepted>();
-  const startOptions = options.maxPayload === undefined ? {} : { maxPayload: options.maxPayload };
+  const startOptions = {
+    ...(options.maxPayload === undefined ? {} : { maxPayload: options.maxPayload }),
+    ...(options.deflate === undefined ? {} : { deflate: options.deflate }),
+  };
   const server = await startServer((request) => {
     if (request.headers.upgrade === undefined) return { status: 404, body: 'not found\n' };
     try {
