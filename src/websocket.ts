@@ -94,6 +94,8 @@ export class Websocket extends Duplex {
   #socketError: Error | null = null;
   #drainCallback: ((error?: Error | null) => void) | null = null;
   #closeTimer: NodeJS.Timeout | null = null;
+  /** The socket drained since the close timer was armed: a reader is still taking our writes. */
+  #drainedSinceArmed = false;
   /** Heartbeat: anything heard from the peer since the last beat, and whether a ping is out. */
   #heard = false;
   #awaitingPong = false;
@@ -164,6 +166,12 @@ export class Websocket extends Duplex {
     if (this.writableEnded) return;
     this.#closeRequest = { code, reason };
     this.end();
+  }
+
+  /** As Writable.end; the closing (see close()) is bounded in time from here on. */
+  override end(chunk?: unknown, encoding?: unknown, callback?: unknown): this {
+    this.#armCloseTimer();
+    return super.end(chunk as string, encoding as BufferEncoding, callback as () => void);
   }
 
   /**
@@ -265,6 +273,7 @@ export class Websocket extends Duplex {
   }
 
   #drained(): void {
+    this.#drainedSinceArmed = true;
     this.#flush(); // a pong held back while the socket was full
     const callback = this.#drainCallback;
     this.#drainCallback = null;
@@ -499,12 +508,18 @@ export class Websocket extends Duplex {
     }
   }
 
+  /**
+   * Bounds the closing: from close()/end() (or the peer's close) the peer gets closeTimeout ms,
+   * renewed only while writes made before the close are still draining to it, to finish.
+   */
   #armCloseTimer(): void {
     if (this.#closeTimer !== null || this.#socketClosed) return;
-    this.#closeTimer = setTimeout(
-      () => this.#drop(new Error(`closing handshake not finished within ${this.#closeTimeout} ms`)),
-      this.#closeTimeout,
-    );
+    this.#drainedSinceArmed = false;
+    this.#closeTimer = setTimeout(() => {
+      this.#closeTimer = null;
+      if (this.#drainedSinceArmed && this.#conn.sentClose === null) return this.#armCloseTimer();
+      this.#drop(new Error(`closing handshake not finished within ${this.#closeTimeout} ms`));
+    }, this.#closeTimeout);
     this.#closeTimer.unref();
   }
 
