@@ -96,6 +96,8 @@ export class Websocket extends Duplex {
   #closeTimer: NodeJS.Timeout | null = null;
   /** The socket drained since the close timer was armed: a reader is still taking our writes. */
   #drainedSinceArmed = false;
+  /** The socket is corked until the end of this tick (see #writeFrames). */
+  #corked = false;
   /** Heartbeat: anything heard from the peer since the last beat, and whether a ping is out. */
   #heard = false;
   #awaitingPong = false;
@@ -186,11 +188,7 @@ export class Websocket extends Duplex {
   ): boolean {
     if (this.readyState === 'open' || this.destroyed) {
       const ok = super.write(chunk, encoding as BufferEncoding, callback);
-      // A peer that never reads, written to by code that ignores `false`: drop it before it
-      // costs unbounded memory.
-      if (!ok && this.writableLength + this.#socket.writableLength > this.#maxBufferedAmount) {
-        this.#drop(new Error(`peer not reading: over ${this.#maxBufferedAmount} bytes queued`));
-      }
+      if (!ok) this.#checkBuffered();
       return ok;
     }
     const done = typeof encoding === 'function' ? encoding : callback;
@@ -257,19 +255,62 @@ export class Websocket extends Duplex {
     callback(error);
   }
 
-  /** Writes frames in one go; the callback waits for 'drain' when the socket is full. */
+  /** Writes frames; the callback waits for 'drain' when the socket is full. */
   #send(frames: Buffer[], callback: (error?: Error | null) => void): void {
-    const socket = this.#socket;
-    let ok = true;
-    if (frames.length === 1) {
-      ok = socket.write(frames[0]!);
-    } else {
-      socket.cork();
-      for (const frame of frames) ok = socket.write(frame);
-      socket.uncork();
-    }
-    if (ok) callback();
+    if (this.#writeFrames(frames)) callback();
     else this.#drainCallback = callback;
+  }
+
+  /**
+   * Writes frames to the socket, corked until the end of this tick: every frame written in the
+   * same tick (a batch of echoes, a for-await loop over buffered messages, pongs) leaves in one
+   * writev system call instead of one write each. Returns false when the socket is full.
+   */
+  #writeFrames(frames: Buffer[]): boolean {
+    const socket = this.#socket;
+    if (!this.#corked) {
+      this.#corked = true;
+      socket.cork();
+      process.nextTick(Websocket.#uncork, this);
+    }
+    let ok = true;
+    for (const frame of frames) ok = socket.write(frame);
+    return ok;
+  }
+
+  /** Ends the tick's batch of writes (see #writeFrames). */
+  static #uncork(ws: Websocket): void {
+    ws.#corked = false;
+    ws.#socket.uncork();
+  }
+
+  /**
+   * Sends one message to many Websockets, framing it once: every open server-side Websocket
+   * gets the same frame bytes, uncopied. A Websocket with writes still queued (or a client's,
+   * which must mask) gets it through write() instead, so order is kept. Returns how many
+   * Websockets it went to. Flow control is the caller's: see `writableNeedDrain` per Websocket.
+   */
+  static broadcast(websockets: Iterable<Websocket>, data: string | Uint8Array): number {
+    let frames: Buffer[] | null = null;
+    let sent = 0;
+    for (const ws of websockets) {
+      if (ws.readyState !== 'open') continue;
+      sent++;
+      if (ws.#masked || ws.writableLength > 0) {
+        ws.write(data);
+        continue;
+      }
+      frames ??= encodeMessage(data, false);
+      if (!ws.#writeFrames(frames)) ws.#checkBuffered();
+    }
+    return sent;
+  }
+
+  /** A peer that never reads, written to by code that ignores `false`: drop it before it costs unbounded memory. */
+  #checkBuffered(): void {
+    if (this.writableLength + this.#socket.writableLength > this.#maxBufferedAmount) {
+      this.#drop(new Error(`outgoing queue over ${this.#maxBufferedAmount} bytes: the peer does not read fast enough`));
+    }
   }
 
   #drained(): void {
@@ -395,20 +436,11 @@ export class Websocket extends Duplex {
   /** Writes the replies the connection queued: close frames, and a pong when the socket has room. */
   #flush(): void {
     if (this.#socketClosed) return;
-    if (this.#conn.hasOutput) {
-      const output = this.#conn.takeOutput();
-      if (output.length === 1) {
-        this.#socket.write(output[0]!);
-      } else {
-        this.#socket.cork();
-        for (const bytes of output) this.#socket.write(bytes);
-        this.#socket.uncork();
-      }
-    }
+    if (this.#conn.hasOutput) this.#writeFrames(this.#conn.takeOutput());
     // A peer flooding pings without reading gets one pending pong, sent once the socket drains.
     if (!this.#socket.writableNeedDrain) {
       const pong = this.#conn.takePong();
-      if (pong !== null) this.#socket.write(pong);
+      if (pong !== null) this.#writeFrames([pong]);
     }
   }
 
