@@ -448,13 +448,18 @@ export class Websocket extends Duplex {
   #closingHandshakeDone(): void {
     this.#armCloseTimer();
     // RFC 6455 §7.1.1: the server closes TCP first; a client waits for it (see #peerEnded).
-    if (this.#conn.role === 'server' || this.#conn.error !== null) this.#socket.end();
+    if (this.#conn.role === 'server' || this.#conn.error !== null) this.#endSocket();
   }
 
   #peerEnded(): void {
     // The peer half-closed: for a client after the close handshake this is expected; otherwise
     // the connection is gone without a close frame (1006). Either way, close our side too.
-    this.#socket.end();
+    this.#endSocket();
+  }
+
+  /** Half-closes TCP once (ending an ended socket builds an error object just to drop it). */
+  #endSocket(): void {
+    if (!this.#socket.writableEnded) this.#socket.end();
   }
 
   #socketClose(): void {
