@@ -47,7 +47,8 @@ export class FrameDecoder {
   /** The data frame whose payload is being handed out, if any. */
   #frame: { opcode: number; fin: boolean; rsv1: boolean; length: number; key: Buffer | null } | null = null;
   #remaining = 0;
-  #scratch = Buffer.allocUnsafe(14);
+  /** For a header split across chunks; made on first use. */
+  #scratch: Buffer | null = null;
 
   constructor(options: DecoderOptions) {
     this.#role = options.role;
@@ -161,8 +162,9 @@ export class FrameDecoder {
   #header(length: number): Buffer {
     const chunk = this.#chunks[0]!;
     if (chunk.length - this.#offset >= length) return chunk.subarray(this.#offset, this.#offset + length);
-    for (let i = 0; i < length; i++) this.#scratch[i] = this.#peek(i);
-    return this.#scratch;
+    const scratch = (this.#scratch ??= Buffer.allocUnsafe(14));
+    for (let i = 0; i < length; i++) scratch[i] = this.#peek(i);
+    return scratch;
   }
 
   #skip(length: number): void {

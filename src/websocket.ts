@@ -67,6 +67,10 @@ export type ReadyState = 'open' | 'closing' | 'closed';
 
 const EMPTY = Buffer.alloc(0);
 
+/** The socket a Websocket runs on, pointing back at it for the shared listeners. */
+const owner = Symbol('prise.websocket');
+type OwnedSocket = DuplexType & { [owner]: Websocket };
+
 export class Websocket extends Duplex {
   /** The subprotocol both sides agreed on, or null. */
   readonly protocol: string | null;
@@ -100,8 +104,8 @@ export class Websocket extends Duplex {
   #corked = false;
   /** Heartbeat: anything heard from the peer since the last beat, and whether a ping is out. */
   #heard = false;
-  #awaitingPong = false;
-  #heartbeat: NodeJS.Timeout | null = null;
+  /** Running from a heartbeat ping until anything comes back (no timer otherwise). */
+  #pongTimer: NodeJS.Timeout | null = null;
   /** An exception thrown by application code we called (a listener): it closed this connection. */
   #appError: Error | null = null;
   /** permessage-deflate, when negotiated; #inflating while a piece is in zlib (events wait). */
@@ -138,19 +142,36 @@ export class Websocket extends Duplex {
       ...(options.maxFragments === undefined ? {} : { maxFragments: options.maxFragments }),
     });
     this.closeInfo = new Promise((resolve) => (this.#resolveClosed = resolve));
-    this.once('end', () => this.#destroyWhenDone());
 
-    const net = socket as DuplexType & { setNoDelay?(noDelay: boolean): void; setTimeout?(ms: number): void };
+    const net = socket as OwnedSocket & { setNoDelay?(noDelay: boolean): void; setTimeout?(ms: number): void };
     net.setNoDelay?.(true);
     net.setTimeout?.(0);
-    socket.on('data', (chunk: Buffer) => this.#receive(chunk));
-    socket.on('drain', () => this.#drained());
-    socket.on('end', () => this.#peerEnded());
-    socket.on('error', (error: Error) => (this.#socketError ??= error));
-    socket.on('close', () => this.#socketClose());
+    // Shared listeners that find us through the socket: no closures per connection.
+    net[owner] = this;
+    socket.on('data', Websocket.#onData);
+    socket.on('drain', Websocket.#onDrain);
+    socket.on('end', Websocket.#onEnd);
+    socket.on('error', Websocket.#onError);
+    socket.on('close', Websocket.#onClose);
     if (options.head !== undefined && options.head.length > 0) this.#receive(options.head);
     if (socket.destroyed) queueMicrotask(() => this.#socketClose());
-    else this.#scheduleBeat(this.#pingInterval);
+    else if (this.#pingInterval > 0) Websocket.#joinHeartbeat(this);
+  }
+
+  static #onData(this: OwnedSocket, chunk: Buffer): void {
+    this[owner].#receive(chunk);
+  }
+  static #onDrain(this: OwnedSocket): void {
+    this[owner].#drained();
+  }
+  static #onEnd(this: OwnedSocket): void {
+    this[owner].#peerEnded();
+  }
+  static #onError(this: OwnedSocket, error: Error): void {
+    this[owner].#socketError ??= error;
+  }
+  static #onClose(this: OwnedSocket): void {
+    this[owner].#socketClose();
   }
 
   /** 'open', then 'closing' once a close frame was sent or received, then 'closed' with the TCP connection. */
@@ -323,6 +344,10 @@ export class Websocket extends Duplex {
 
   #receive(chunk: Buffer): void {
     this.#heard = true;
+    if (this.#pongTimer !== null) {
+      clearTimeout(this.#pongTimer);
+      this.#pongTimer = null;
+    }
     this.#conn.push(chunk);
     this.#pump();
   }
@@ -411,6 +436,11 @@ export class Websocket extends Duplex {
    * that waited in the buffer while the stream was paused.
    */
   override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'end') {
+      const listened = super.emit(event, ...args);
+      this.#destroyWhenDone(); // every message has been read: done once the socket is too
+      return listened;
+    }
     if (event !== 'data' && event !== 'ping' && event !== 'pong') return super.emit(event, ...args);
     // No more messages for code that failed, not even those already buffered.
     if (event === 'data' && this.#appError !== null) return false;
@@ -466,7 +496,8 @@ export class Websocket extends Duplex {
     if (this.#socketClosed) return;
     this.#socketClosed = true;
     this.#clearCloseTimer();
-    if (this.#heartbeat !== null) clearTimeout(this.#heartbeat);
+    if (this.#pongTimer !== null) clearTimeout(this.#pongTimer);
+    if (this.#pingInterval > 0) Websocket.#leaveHeartbeat(this);
     // Bytes that arrived before the socket closed are in memory already (a paused socket holds
     // at most a chunk): #pump turns them into messages, then calls #finish.
     this.#pump();
@@ -516,33 +547,51 @@ export class Websocket extends Duplex {
     this.#socket.destroy();
   }
 
-  #scheduleBeat(delay: number): void {
-    if (this.#pingInterval <= 0 || this.#socketClosed) return;
-    this.#heartbeat = setTimeout(() => this.#beat(), delay);
-    this.#heartbeat.unref();
+  /** Heartbeats by pingInterval: one timer beats every Websocket with that interval. */
+  static readonly #heartbeats = new Map<number, { members: Set<Websocket>; timer: NodeJS.Timeout }>();
+
+  static #joinHeartbeat(ws: Websocket): void {
+    let heartbeat = Websocket.#heartbeats.get(ws.#pingInterval);
+    if (heartbeat === undefined) {
+      const members = new Set<Websocket>();
+      const timer = setInterval(() => {
+        for (const member of members) member.#beat();
+      }, ws.#pingInterval);
+      timer.unref();
+      Websocket.#heartbeats.set(ws.#pingInterval, (heartbeat = { members, timer }));
+    }
+    heartbeat.members.add(ws);
+  }
+
+  static #leaveHeartbeat(ws: Websocket): void {
+    const heartbeat = Websocket.#heartbeats.get(ws.#pingInterval);
+    if (heartbeat === undefined || !heartbeat.members.delete(ws) || heartbeat.members.size > 0) return;
+    clearInterval(heartbeat.timer);
+    Websocket.#heartbeats.delete(ws.#pingInterval);
   }
 
   /**
-   * Heartbeat: a peer that has sent nothing for pingInterval gets a ping; if nothing at all
-   * comes back within pingTimeout it is presumed gone (a dead host, a half-open TCP connection)
-   * and dropped with 1006. While our own reader is behind, the peer's answer could be sitting
-   * unread, so the peer is given the benefit of the doubt.
+   * Heartbeat, every pingInterval: a peer that has sent nothing since the last beat gets a ping;
+   * if nothing at all comes back within pingTimeout it is presumed gone (a dead host, a
+   * half-open TCP connection) and dropped with 1006. While our own reader is behind, the
+   * peer's answer could be sitting unread, so the peer is given the benefit of the doubt.
+   * Timers are shared: an idle connection holds one only between a ping and its answer.
    */
   #beat(): void {
     // Closing: no ping may follow our close frame, and closeTimeout already bounds the wait.
-    if (this.#conn.sentClose !== null) return;
+    if (this.#conn.sentClose !== null || this.#pongTimer !== null) return;
     if (this.#heard || !this.#reading) {
       this.#heard = false;
-      this.#awaitingPong = false;
-      this.#scheduleBeat(this.#pingInterval);
-    } else if (!this.#awaitingPong) {
-      this.#awaitingPong = true;
-      this.#conn.ping(EMPTY);
-      this.#flush();
-      this.#scheduleBeat(this.#pingTimeout);
-    } else {
-      this.#drop(new Error(`no answer to a ping within ${this.#pingTimeout} ms`));
+      return;
     }
+    this.#conn.ping(EMPTY);
+    this.#flush();
+    this.#pongTimer = setTimeout(() => {
+      this.#pongTimer = null;
+      if (this.#heard || !this.#reading) return;
+      this.#drop(new Error(`no answer to a ping within ${this.#pingTimeout} ms`));
+    }, this.#pingTimeout);
+    this.#pongTimer.unref();
   }
 
   /**
