@@ -44,9 +44,16 @@ export class FrameDecoder {
   #chunks: Buffer[] = [];
   #offset = 0;
   #available = 0;
-  /** The data frame whose payload is being handed out, if any. */
-  #frame: { opcode: number; fin: boolean; rsv1: boolean; length: number; key: Buffer | null } | null = null;
+  /** The data frame whose payload is being handed out, if #inFrame (fields, not an object, to allocate nothing per frame). */
+  #inFrame = false;
+  #opcode = 0;
+  #fin = false;
+  #rsv1 = false;
+  #length = 0;
   #remaining = 0;
+  /** Its masking key: 4 bytes of `#keySource` from `#keyStart` (the header's own bytes), or null. */
+  #keySource: Buffer | null = null;
+  #keyStart = 0;
   /** For a header split across chunks; made on first use. */
   #scratch: Buffer | null = null;
 
@@ -69,7 +76,7 @@ export class FrameDecoder {
 
   /** The next frame or payload piece, or null until more bytes are pushed. */
   next(): Frame | null {
-    if (this.#frame !== null) return this.#nextPiece(false);
+    if (this.#inFrame) return this.#nextPiece(false);
     if (this.#available < 2) return null;
     const b0 = this.#peek(0);
     const b1 = this.#peek(1);
@@ -99,40 +106,49 @@ export class FrameDecoder {
     const headerLength = 2 + lengthBytes + (masked ? 4 : 0);
     if (this.#available < headerLength) return null;
 
-    const header = this.#header(headerLength);
+    // The header is read where it lies; only one split across chunks is copied (to scratch).
+    const first = this.#chunks[0]!;
+    const contiguous = first.length - this.#offset >= headerLength;
+    const header = contiguous ? first : this.#copyHeader(headerLength);
+    const base = contiguous ? this.#offset : 0;
     let length = length7;
     if (lengthBytes === 2) {
-      length = header.readUInt16BE(2);
+      length = header.readUInt16BE(base + 2);
       if (length < 126) throw badLength('frame length not minimally encoded');
     } else if (lengthBytes === 8) {
-      const high = header.readUInt32BE(2);
+      const high = header.readUInt32BE(base + 2);
       // RFC 6455 §5.2: "the most significant bit MUST be 0".
       if (high >= 0x80000000) throw badLength('frame length has its top bit set');
-      if (high === 0 && header.readUInt32BE(6) < 0x10000) throw badLength('frame length not minimally encoded');
-      length = high * 0x100000000 + header.readUInt32BE(6);
+      if (high === 0 && header.readUInt32BE(base + 6) < 0x10000) throw badLength('frame length not minimally encoded');
+      length = high * 0x100000000 + header.readUInt32BE(base + 6);
     }
     if (!control && length > this.#maxPayload) {
       throw fail('ERR_WS_MESSAGE_TOO_BIG', `message longer than ${this.#maxPayload} bytes`, CloseCode.MessageTooBig);
     }
     if (control && this.#available < headerLength + length) return null;
-    // A view stays valid for the whole frame: unmasking writes only after the header, and the
-    // scratch copy is not reused before the next header.
-    const key = masked ? header.subarray(headerLength - 4, headerLength) : null;
+    // The key stays valid for the whole frame where it is: unmasking writes only after the
+    // header, and the scratch copy is not reused before the next header.
+    const keySource = masked ? header : null;
+    const keyStart = base + headerLength - 4;
+    this.#skip(headerLength);
     if (control) {
-      this.#skip(headerLength);
       const payload = this.#take(length);
-      if (key !== null) mask(payload, key);
+      if (keySource !== null) mask(payload, keySource, 0, keyStart);
       return { opcode, fin, rsv1, length, payload, first: true, last: true };
     }
-    this.#skip(headerLength);
-    this.#frame = { opcode, fin, rsv1, length, key };
+    this.#inFrame = true;
+    this.#opcode = opcode;
+    this.#fin = fin;
+    this.#rsv1 = rsv1;
+    this.#length = length;
     this.#remaining = length;
+    this.#keySource = keySource;
+    this.#keyStart = keyStart;
     return this.#nextPiece(true);
   }
 
   /** Hands out what has arrived of the current data frame's payload. */
   #nextPiece(first: boolean): Frame | null {
-    const frame = this.#frame!;
     // The first piece goes out even when empty: its `first` flag (and the length a caller checks
     // before the payload arrives) must not be lost when a header comes without payload bytes.
     if (!first && this.#remaining > 0 && this.#available === 0) return null;
@@ -141,12 +157,15 @@ export class FrameDecoder {
     if (this.#remaining > 0 && chunk !== undefined) {
       const size = Math.min(this.#remaining, chunk.length - this.#offset);
       payload = this.#take(size);
-      if (frame.key !== null) mask(payload, frame.key, frame.length - this.#remaining);
+      if (this.#keySource !== null) mask(payload, this.#keySource, this.#length - this.#remaining, this.#keyStart);
       this.#remaining -= size;
     }
     const last = this.#remaining === 0;
-    if (last) this.#frame = null;
-    return { opcode: frame.opcode, fin: frame.fin, rsv1: frame.rsv1, length: frame.length, payload, first, last };
+    if (last) {
+      this.#inFrame = false;
+      this.#keySource = null;
+    }
+    return { opcode: this.#opcode, fin: this.#fin, rsv1: this.#rsv1, length: this.#length, payload, first, last };
   }
 
   #peek(index: number): number {
@@ -158,17 +177,26 @@ export class FrameDecoder {
     throw new RangeError('peek past the end of the input');
   }
 
-  /** The next `length` bytes without consuming them, copied only if they straddle chunks. */
-  #header(length: number): Buffer {
-    const chunk = this.#chunks[0]!;
-    if (chunk.length - this.#offset >= length) return chunk.subarray(this.#offset, this.#offset + length);
+  /** Copies the next `length` bytes, which straddle chunks, to scratch without consuming them. */
+  #copyHeader(length: number): Buffer {
     const scratch = (this.#scratch ??= Buffer.allocUnsafe(14));
     for (let i = 0; i < length; i++) scratch[i] = this.#peek(i);
     return scratch;
   }
 
+  /** Consumes `length` bytes without making a view of them. */
   #skip(length: number): void {
-    this.#take(length);
+    this.#available -= length;
+    let left = length;
+    while (left > 0) {
+      const room = this.#chunks[0]!.length - this.#offset;
+      if (left < room) {
+        this.#offset += left;
+        return;
+      }
+      left -= room;
+      this.#shift();
+    }
   }
 
   /** Consumes `length` bytes: a view when they lie in one chunk, a copy otherwise. */

@@ -60,7 +60,7 @@ export function encodeFrame(opcode: number, payload: Uint8Array, options: FrameO
   const frame = Buffer.allocUnsafe(head + length);
   const keyOffset = writeHeader(frame, opcode, length, options);
   frame.set(payload, head);
-  if (keyOffset !== -1) mask(frame.subarray(head), frame.subarray(keyOffset, head));
+  if (keyOffset !== -1) mask(frame.subarray(head), frame, 0, keyOffset);
   return [frame];
 }
 
@@ -74,7 +74,7 @@ export function encodeMessage(data: string | Uint8Array, masked: boolean): Buffe
   const frame = Buffer.allocUnsafe(head + length);
   const keyOffset = writeHeader(frame, Opcode.Text, length, { masked });
   frame.write(data, head);
-  if (keyOffset !== -1) mask(frame.subarray(head), frame.subarray(keyOffset, head));
+  if (keyOffset !== -1) mask(frame.subarray(head), frame, 0, keyOffset);
   return [frame];
 }
 

@@ -9,21 +9,22 @@ const WORD_LOOP_MIN = 64;
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
- * XORs `bytes` in place with `key`, as if `bytes` started `keyOffset` bytes into the masked
- * payload (so a payload that arrives in pieces can be unmasked piece by piece).
+ * XORs `bytes` in place with the 4-byte key at `key[keyStart..]`, as if `bytes` started
+ * `keyOffset` bytes into the masked payload (so a payload that arrives in pieces can be unmasked
+ * piece by piece). The key can stay inside the frame header it came in: no copy, no view.
  */
-export function mask(bytes: Uint8Array, key: Uint8Array, keyOffset = 0): void {
+export function mask(bytes: Uint8Array, key: Uint8Array, keyOffset = 0, keyStart = 0): void {
   const length = bytes.length;
   let i = 0;
   if (length >= WORD_LOOP_MIN) {
     // Bytes up to a 4-byte boundary of the underlying memory, so an Int32Array view can cover the rest.
     const lead = (4 - (bytes.byteOffset & 3)) & 3;
-    for (; i < lead; i++) bytes[i]! ^= key[(keyOffset + i) & 3]!;
+    for (; i < lead; i++) bytes[i]! ^= key[keyStart + ((keyOffset + i) & 3)]!;
     const start = keyOffset + lead;
-    const k0 = key[start & 3]!;
-    const k1 = key[(start + 1) & 3]!;
-    const k2 = key[(start + 2) & 3]!;
-    const k3 = key[(start + 3) & 3]!;
+    const k0 = key[keyStart + (start & 3)]!;
+    const k1 = key[keyStart + ((start + 1) & 3)]!;
+    const k2 = key[keyStart + ((start + 2) & 3)]!;
+    const k3 = key[keyStart + ((start + 3) & 3)]!;
     // Int32, not Uint32: XOR results stay small integers, and V8 keeps the loop in registers.
     const word = littleEndian ? k0 | (k1 << 8) | (k2 << 16) | (k3 << 24) : (k0 << 24) | (k1 << 16) | (k2 << 8) | k3;
     const words = (length - lead) >>> 2;
@@ -44,7 +45,7 @@ export function mask(bytes: Uint8Array, key: Uint8Array, keyOffset = 0): void {
     for (; w < words; w++) view[w]! ^= word;
     i = lead + words * 4;
   }
-  for (; i < length; i++) bytes[i]! ^= key[(keyOffset + i) & 3]!;
+  for (; i < length; i++) bytes[i]! ^= key[keyStart + ((keyOffset + i) & 3)]!;
 }
 
 const KEY_POOL_SIZE = 4096;
