@@ -2,7 +2,7 @@
 // requests, and every plain request stays with the app's own listener.
 
 import { createServer } from 'node:http';
-import { attach, start } from 'prise';
+import { attach, start } from 'prise-ws';
 
 const server = createServer((_request, response) => {
   response.writeHead(200, { 'Content-Type': 'text/plain' });

@@ -1,7 +1,7 @@
 // A client: connect, send text and bytes, read the echoes, close. Point it at any echo server:
 //   PORT=8080 node dist/examples/echo.js & URL=ws://127.0.0.1:8080/ node dist/examples/client.js
 
-import { ConnectError, connect } from 'prise';
+import { ConnectError, connect } from 'prise-ws';
 
 const url = process.env.URL ?? `ws://127.0.0.1:${process.env.PORT ?? 8080}/`;
 

@@ -1,7 +1,7 @@
 // The demo: one server for a browser. GET / returns a page; the page opens a WebSocket on /ws
 // (subprotocol "echo") and every message comes back. Open the printed address in a browser.
 
-import { serve, start, type Websocket } from 'prise';
+import { serve, start, type Websocket } from 'prise-ws';
 import { demoPage } from './demo-page.js';
 
 async function echo(ws: Websocket): Promise<void> {

@@ -1,7 +1,7 @@
 // The smallest WebSocket server: every message comes back as it was sent.
 // Try it: node dist/examples/echo.js, then connect a client to ws://127.0.0.1:8080/
 
-import { serve, start } from 'prise';
+import { serve, start } from 'prise-ws';
 
 const server = await serve(
   (request) => {

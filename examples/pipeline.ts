@@ -3,7 +3,7 @@
 
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { serve, start, type Websocket } from 'prise';
+import { serve, start, type Websocket } from 'prise-ws';
 
 function shout(): Transform {
   return new Transform({

@@ -1,7 +1,7 @@
 // Choosing a subprotocol: the handler sees the client's list, in its order, and picks one.
 // A client that offers none of ours gets a 400 that says so.
 
-import { requestedProtocols, serve, start, WebsocketError, type Websocket } from 'prise';
+import { requestedProtocols, serve, start, WebsocketError, type Websocket } from 'prise-ws';
 
 /** The protocols we speak, best first. */
 const supported = ['chat.v2', 'chat.v1'];

@@ -5,7 +5,7 @@
 //   TLS_KEY=key.pem TLS_CERT=cert.pem node dist/examples/wss-echo.js
 
 import { readFileSync } from 'node:fs';
-import { serve, start } from 'prise';
+import { serve, start } from 'prise-ws';
 
 const server = await serve(
   (request) => {

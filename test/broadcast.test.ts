@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
-import { Websocket } from '../src/index.js';
+import { Websocket } from 'prise-ws';
 import { until } from './helpers/deadline.js';
 import { startWebsocketServer, withServer } from './helpers/server.js';
 

@@ -8,7 +8,7 @@ import { createServer as createNetServer } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WebSocketServer, type WebSocket as WsSocket } from 'ws';
-import { ConnectError, connect, start, type ConnectErrorCode, type Websocket } from '../src/index.js';
+import { ConnectError, connect, start, type ConnectErrorCode, type Websocket } from 'prise-ws';
 import { withTimeout } from './helpers/deadline.js';
 import { pattern } from './helpers/hex.js';
 import { inbox } from './helpers/inbox.js';

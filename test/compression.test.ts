@@ -9,7 +9,7 @@ import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
-import type { StartOptions } from '../src/index.js';
+import type { StartOptions } from 'prise-ws';
 import { zeroBomb } from './helpers/deflate-bomb.js';
 import { fromHex, hex, pattern } from './helpers/hex.js';
 import { Op, RawClient, frame as frameBytes, type ServerFrame } from './helpers/raw-client.js';

@@ -9,7 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
-import { serve, start, type CloseInfo, type Websocket } from '../src/index.js';
+import { serve, start, type CloseInfo, type Websocket } from 'prise-ws';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
 const CONNECTIONS = 64;

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
-import type { Websocket } from '../src/index.js';
+import type { Websocket } from 'prise-ws';
 import {
   AsyncQueue,
   startWebsocketServer,

@@ -10,7 +10,7 @@ import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promi
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
-import { ProtocolError, start, type StartOptions, type Websocket } from '../src/index.js';
+import { ProtocolError, start, type StartOptions, type Websocket } from 'prise-ws';
 import { until, withTimeout } from './helpers/deadline.js';
 import { Op, RawClient, frame, type ServerFrame } from './helpers/raw-client.js';
 import { AsyncQueue, startServer, withServer, type TestServer } from './helpers/server.js';

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import { Readable } from 'node:stream';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { WebsocketError, attach, start, upgrade, type Response, type Websocket } from '../src/index.js';
+import { WebsocketError, attach, start, upgrade, type Response, type Websocket } from 'prise-ws';
 import { httpGet } from './helpers/http-get.js';
 import { Op, RawClient, frame, type HandshakeOptions, type ServerFrame } from './helpers/raw-client.js';
 import {

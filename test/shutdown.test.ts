@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
-import { attach, shutdown, start, type CloseInfo, type Handler, type Websocket } from '../src/index.js';
+import { attach, shutdown, start, type CloseInfo, type Handler, type Websocket } from 'prise-ws';
 import { until, withTimeout } from './helpers/deadline.js';
 import { Op, RawClient } from './helpers/raw-client.js';
 import { AsyncQueue, listen, startServer, withServer } from './helpers/server.js';

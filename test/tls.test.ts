@@ -6,7 +6,7 @@ import { request as httpsRequest, createServer as createHttpsServer } from 'node
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket, { WebSocketServer } from 'ws';
-import { ConnectError, attach, connect, requestedProtocols, start, type Handler, type Websocket } from '../src/index.js';
+import { ConnectError, attach, connect, requestedProtocols, start, type Handler, type Websocket } from 'prise-ws';
 import { withTimeout } from './helpers/deadline.js';
 import { pattern } from './helpers/hex.js';
 import { inbox } from './helpers/inbox.js';

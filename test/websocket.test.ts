@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ProtocolError, type CloseInfo, type Websocket } from '../src/index.js';
+import { ProtocolError, type CloseInfo, type Websocket } from 'prise-ws';
 import { until, withTimeout } from './helpers/deadline.js';
 import {
   Op,

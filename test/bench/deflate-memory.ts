@@ -19,7 +19,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { serve, start, type StartOptions } from 'prise';
+import { serve, start, type StartOptions } from 'prise-ws';
 
 const SCENARIOS: Record<string, { server: NonNullable<StartOptions['deflate']>; client: boolean }> = {
   plain: { server: false, client: false },

@@ -1,7 +1,7 @@
 // The prise benchmark server: an echo (each message written back, with backpressure)
 // or a broadcast (each message written to every other open Websocket). Run by run.ts.
 
-import { serve, start, Websocket } from 'prise';
+import { serve, start, Websocket } from 'prise-ws';
 import { modeFromArgs, ready } from './control.js';
 
 const mode = modeFromArgs();

@@ -9,7 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { requestedProtocols, start, type CloseInfo, type Handler, type Websocket } from '../../src/index.js';
+import { requestedProtocols, start, type CloseInfo, type Handler, type Websocket } from 'prise-ws';
 import { withTimeout } from '../helpers/deadline.js';
 import { AsyncQueue, startServer, type TestServer } from '../helpers/server.js';
 import { Cdp } from './cdp.js';

@@ -5,7 +5,7 @@
 //   const cdp = await Cdp.open(browser.devtoolsUrl);
 //   const { targetId } = await cdp.send('Target.createTarget', { url: 'about:blank' });
 
-import { connect, type Websocket } from '../../src/index.js';
+import { connect, type Websocket } from 'prise-ws';
 
 type Json = Record<string, unknown>;
 

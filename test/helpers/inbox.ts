@@ -5,7 +5,7 @@
 //   ws.write('hi');
 //   assert.is(await messages.next(), 'hi');
 
-import type { Websocket } from '../../src/index.js';
+import type { Websocket } from 'prise-ws';
 
 export interface Inbox {
   /** The next message, in order; rejects if the stream ends (or fails) before one arrives. */

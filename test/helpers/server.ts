@@ -18,7 +18,7 @@ import {
   type ServeOptions,
   type StartOptions,
   type Websocket,
-} from '../../src/index.js';
+} from 'prise-ws';
 import { withTimeout } from './deadline.js';
 
 export interface TestServer {

@@ -3,7 +3,7 @@
 // { type: 'sample' } with its memory (after a full GC when run with --expose-gc) and how many
 // Websockets are open. It exits when the parent goes away.
 
-import { serve, start, type Websocket } from '../../src/index.js';
+import { serve, start, type Websocket } from 'prise-ws';
 
 export interface Sample {
   readonly type: 'sample';
