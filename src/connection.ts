@@ -1,7 +1,11 @@
-// The protocol state of one WebSocket connection, without I/O: push() the bytes that arrive, then
-// pull events with next() until it returns null. Replies the protocol requires (a pong, the
-// echoed close, the close that fails a broken connection) are queued as output for the shell to
-// write; the connection never calls user code, so nothing can re-enter a parse in progress.
+// The protocol state of one WebSocket connection, without I/O, in both directions.
+// Receiving: push() the bytes that arrive, then pull events with next() until it returns null.
+// Sending: encode() frames a message, or answers null once no data may be sent (RFC 6455
+// §5.5.1); compresses() says which messages go through permessage-deflate. Closing: close()
+// sends our close frame, or the echo of the peer's; tcpMayClose says when the shell may end TCP,
+// and closeInfo() what to report. Replies the protocol requires (a pong, the close that fails a
+// broken connection) are queued as output for the shell to write; the connection never calls
+// user code, so nothing can re-enter a parse in progress.
 //
 //   conn.push(chunk);
 //   for (let ev = conn.next(); ev !== null; ev = conn.next()) handle(ev);
@@ -9,7 +13,7 @@
 
 import { CloseCode, Opcode, isValidCloseCode } from './constants.js';
 import { FrameDecoder, type Frame, type Role } from './decoder.js';
-import { closePayload, encodeClose, encodeControl } from './encoder.js';
+import { closePayload, encodeControl, encodeFrame, encodeMessage } from './encoder.js';
 import { ProtocolError } from './errors.js';
 import { checkUtf8Prefix, isUtf8 } from './utf8.js';
 
@@ -23,6 +27,32 @@ export interface ConnectionOptions {
   maxFragments?: number;
   /** permessage-deflate was negotiated: RSV1 marks compressed messages (RFC 7692 §6). */
   compression?: boolean;
+  /** With compression: messages shorter than this many bytes go uncompressed (default 1024). */
+  compressionThreshold?: number;
+}
+
+/**
+ * A connection's life (RFC 6455 §7): data flows both ways while Open; LocalClosing after our
+ * close frame, RemoteClosing after the peer's (we may still send until we answer it); Closed
+ * once both crossed or the connection failed.
+ */
+export const State = {
+  Open: 'open',
+  LocalClosing: 'local-closing',
+  RemoteClosing: 'remote-closing',
+  Closed: 'closed',
+} as const;
+export type State = (typeof State)[keyof typeof State];
+
+/** How a connection ended. */
+export interface CloseInfo {
+  /** The code of the close frame received (1005 if it had none), the one we failed it with, or 1006. */
+  readonly code: number;
+  readonly reason: string;
+  /** True when both close frames crossed before the TCP connection closed. */
+  readonly wasClean: boolean;
+  /** What went wrong, for an unclean close: the peer's protocol error, a socket error or a timeout. */
+  readonly error?: Error;
 }
 
 /** 2^17: enough for the 65,536-fragment messages real clients send, yet a bound all the same. */
@@ -54,6 +84,8 @@ const EMPTY: Buffer = Buffer.alloc(0);
 
 export class Connection {
   readonly role: Role;
+  #state: State = State.Open;
+  readonly #masked: boolean;
   readonly #maxPayload: number;
   readonly #decoder: FrameDecoder;
   #output: Buffer[] = [];
@@ -69,6 +101,7 @@ export class Connection {
   /** Frames the message in progress has arrived in so far. */
   #fragments = 0;
   readonly #compression: boolean;
+  readonly #compressionThreshold: number;
   /** The message in progress is compressed; its wire bytes so far; its last piece is out. */
   #compressed = false;
   #compressedLength = 0;
@@ -80,12 +113,16 @@ export class Connection {
   #sentClose: CloseFrame | null = null;
   #receivedClose: CloseFrame | null = null;
   #error: ProtocolError | null = null;
+  /** Application code failed (a listener threw, zlib failed on our data): closed with 1011. */
+  #internalError: Error | null = null;
 
   constructor(options: ConnectionOptions) {
     this.role = options.role;
+    this.#masked = options.role === 'client';
     this.#maxPayload = options.maxPayload;
     this.#maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
     this.#compression = options.compression ?? false;
+    this.#compressionThreshold = options.compressionThreshold ?? 1024;
     this.#decoder = new FrameDecoder({
       role: options.role,
       maxPayload: this.#compression ? compressedLimit(options.maxPayload) : options.maxPayload,
@@ -93,6 +130,20 @@ export class Connection {
     });
   }
 
+  get state(): State {
+    return this.#state;
+  }
+  /** Data may still be sent: our close frame has not gone out (RFC 6455 §5.5.1). */
+  get canSend(): boolean {
+    return this.#state === State.Open || this.#state === State.RemoteClosing;
+  }
+  /**
+   * The shell may end TCP now. RFC 6455 §7.1.1: the server closes TCP first once both close
+   * frames crossed; a client waits for it, unless the connection failed.
+   */
+  get tcpMayClose(): boolean {
+    return this.#state === State.Closed && (this.role === 'server' || this.#error !== null);
+  }
   get sentClose(): CloseFrame | null {
     return this.#sentClose;
   }
@@ -191,17 +242,77 @@ export class Connection {
     return this.#fail(new ProtocolError('ERR_WS_BAD_COMPRESSED_DATA', reason, CloseCode.InvalidPayload));
   }
 
-  /** Queues a close frame (the caller validated code and reason); no-op once a close was sent. */
+  /**
+   * Queues our close frame (the caller validated code and reason); no-op once one was sent.
+   * After the peer's close this is the answer, and it echoes the peer's code and reason
+   * (RFC 6455 §5.5.1), whatever was asked: the shell sends it once the application has read
+   * the messages that came before the peer's close and its writes meanwhile have gone out.
+   */
   close(code: number, reason: string): void {
     if (this.#sentClose !== null) return;
-    this.#sentClose = { code, reason };
+    const received = this.#receivedClose;
+    const frame = received ?? { code, reason };
+    this.#sentClose = frame;
+    this.#state = received === null && this.#error === null ? State.LocalClosing : State.Closed;
     this.#pong = null; // nothing may follow a close frame
-    this.#output.push(encodeClose(code, reason, this.role === 'client'));
+    this.#output.push(encodeControl(Opcode.Close, closePayload(frame.code, frame.reason), this.#masked));
+  }
+
+  /**
+   * Closes with 1011 because application code failed: a listener threw, or zlib failed on
+   * data we were sending. The first failure is the one closeInfo() reports.
+   */
+  failInternal(error: Error): void {
+    this.#internalError ??= error;
+    this.close(CloseCode.InternalError, 'internal error');
+  }
+
+  /** The application failure that closed the connection with 1011, if any. */
+  get internalError(): Error | null {
+    return this.#internalError;
   }
 
   /** Queues a ping, unless the closing handshake has started. */
   ping(payload: Uint8Array): void {
-    if (this.#sentClose === null) this.#output.push(encodeControl(Opcode.Ping, payload, this.role === 'client'));
+    if (this.#sentClose === null) this.#output.push(encodeControl(Opcode.Ping, payload, this.#masked));
+  }
+
+  /** True when a message of `size` bytes goes through permessage-deflate. */
+  compresses(size: number): boolean {
+    return this.#compression && size >= this.#compressionThreshold;
+  }
+
+  /** The frames of one message, or null: no data may follow our close frame (RFC 6455 §5.5.1). */
+  encode(data: string | Uint8Array): Buffer[] | null {
+    return this.canSend ? encodeMessage(data, this.#masked) : null;
+  }
+
+  /** The frame of a message deflate compressed (RFC 7692 §6: RSV1 on its first frame), or null. */
+  encodeCompressed(opcode: number, payload: Buffer): Buffer[] | null {
+    return this.canSend ? encodeFrame(opcode, payload, { masked: this.#masked, rsv1: true }) : null;
+  }
+
+  /**
+   * How the connection ended, once TCP is gone: the peer's close if both frames crossed, our
+   * failure code otherwise, 1006 when TCP went without a close frame (`transportError` says
+   * why, if known: a socket error, a timeout, a limit).
+   */
+  closeInfo(transportError: Error | null): CloseInfo {
+    const received = this.#receivedClose;
+    const error = this.#error;
+    const internal = this.#internalError;
+    if (received !== null) {
+      // Clean only if our answer went out too; a peer that never read it timed out.
+      const wasClean = this.#sentClose !== null;
+      const cause = internal ?? (wasClean ? null : transportError);
+      const info = { code: received.code, reason: received.reason, wasClean };
+      return cause === null ? info : { ...info, error: cause };
+    }
+    if (error !== null) return { code: error.closeCode, reason: error.message, wasClean: false, error };
+    if (internal !== null) return { code: CloseCode.InternalError, reason: 'internal error', wasClean: false, error: internal };
+    return transportError === null
+      ? { code: CloseCode.Abnormal, reason: '', wasClean: false }
+      : { code: CloseCode.Abnormal, reason: '', wasClean: false, error: transportError };
   }
 
   #data(frame: Frame): ConnectionEvent | null {
@@ -283,18 +394,16 @@ export class Connection {
   #control(opcode: number, payload: Buffer): ConnectionEvent | null {
     if (opcode === Opcode.Ping) {
       // The pong copies the payload, which is a view into a socket chunk.
-      if (this.#sentClose === null) this.#pong = encodeControl(Opcode.Pong, payload, this.role === 'client');
+      if (this.#sentClose === null) this.#pong = encodeControl(Opcode.Pong, payload, this.#masked);
       return { type: 'ping', data: payload };
     }
     if (opcode === Opcode.Pong) return { type: 'pong', data: payload };
     const received = parseClose(payload);
     this.#receivedClose = received;
     this.#pong = null; // a close answers everything
-    // RFC 6455 §5.5.1: answer a close with a close, echoing the peer's status code.
-    if (this.#sentClose === null) {
-      this.#sentClose = { code: received.code, reason: '' };
-      this.#output.push(encodeControl(Opcode.Close, closePayload(received.code, ''), this.role === 'client'));
-    }
+    // RFC 6455 §5.5.1: the peer's close is answered with a close, but the answer may wait until
+    // we have finished what we were sending (see close()).
+    this.#state = this.#sentClose === null ? State.RemoteClosing : State.Closed;
     return { type: 'close', code: received.code, reason: received.reason };
   }
 
@@ -308,6 +417,7 @@ export class Connection {
     this.#message = EMPTY;
     // RFC 6455 §7.1.7: send a close frame with the reason, then drop the connection.
     this.close(error.closeCode, truncateReason(error.message));
+    this.#state = State.Closed;
     return { type: 'error', error };
   }
 }

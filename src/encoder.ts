@@ -78,6 +78,15 @@ export function encodeMessage(data: string | Uint8Array, masked: boolean): Buffe
   return [frame];
 }
 
+/**
+ * One unmasked frame in one buffer, for a message sent to many server-side Websockets
+ * (Websocket.broadcast, topics): servers never mask (RFC 6455 §5.1), so the bytes can be shared.
+ */
+export function encodeShared(data: string | Uint8Array): Buffer {
+  const frames = encodeMessage(data, false);
+  return frames.length === 1 ? frames[0]! : Buffer.concat(frames);
+}
+
 /** Encodes a ping or pong; the caller has checked the payload is at most 125 bytes. */
 export function encodeControl(opcode: number, payload: Uint8Array, masked: boolean): Buffer {
   return encodeFrame(opcode, payload, { masked })[0]!;

@@ -1,28 +1,22 @@
-// The Websocket: a Node Duplex over a socket, driving a pure Connection. Reading yields whole
-// messages (text as string, binary as Buffer); writing a string sends text, bytes send binary.
-// This layer owns the socket, the timers and the stream plumbing; the protocol lives in
-// connection.ts. Reading stops (the socket is paused) whenever the stream's reader falls behind,
-// so a fast peer cannot make us buffer more than the readable high-water mark.
+// The Websocket: a Node Duplex over a socket (or any Duplex: an HTTP/2 stream), driving a pure
+// Connection. Reading yields whole messages (text as string, binary as Buffer); writing a string
+// sends text, bytes send binary. This layer only moves bytes, runs timers that call into the core
+// (connection.ts decides what may be sent, how it is framed and when TCP may close; heartbeat.ts
+// when a silent peer is gone) and speaks Node's stream API. Reading stops (the socket is paused)
+// whenever the stream's reader falls behind, so a fast peer cannot make us buffer more than the
+// readable high-water mark.
 
 import type { Duplex as DuplexType } from 'node:stream';
 import { Duplex } from 'node:stream';
-import { CloseCode, DEFAULT_MAX_PAYLOAD } from './constants.js';
-import { Connection, type ConnectionEvent, type Role } from './connection.js';
+import { CloseCode, DEFAULT_MAX_PAYLOAD, Opcode } from './constants.js';
+import { Connection, State, type CloseInfo, type ConnectionEvent, type Role } from './connection.js';
 import { MessageDeflate, type CompressionOptions } from './deflate.js';
-import { checkCloseArguments, checkControlPayload, encodeFrame, encodeMessage } from './encoder.js';
-import { Opcode } from './constants.js';
+import { checkCloseArguments, checkControlPayload, encodeShared } from './encoder.js';
 import type { DeflateParams } from './extensions.js';
+import { Heartbeat } from './heartbeat.js';
+import { toMessage } from './message.js';
 
-/** How a connection ended. */
-export interface CloseInfo {
-  /** The code of the close frame received (1005 if it had none), the one we failed it with, or 1006. */
-  readonly code: number;
-  readonly reason: string;
-  /** True when both close frames crossed before the TCP connection closed. */
-  readonly wasClean: boolean;
-  /** What went wrong, for an unclean close: the peer's protocol error, a socket error or a timeout. */
-  readonly error?: Error;
-}
+export type { CloseInfo };
 
 /** Bounds on what a peer can make a Websocket spend or wait for. Every one has a default. */
 export interface WebsocketLimits {
@@ -31,7 +25,7 @@ export interface WebsocketLimits {
   /** Most frames one message may arrive in (default 131,072); more fails with 1008. */
   maxFragments?: number;
   /**
-   * Outgoing bytes (queued in the Websocket plus in the socket) past which a peer that does not
+   * Outgoing bytes queued behind the socket's current write past which a peer that does not
    * read is dropped (default 64 MiB). write() returns false long before, at 16 KiB.
    */
   maxBufferedAmount?: number;
@@ -39,7 +33,7 @@ export interface WebsocketLimits {
   closeTimeout?: number;
   /** Ping a peer that has sent nothing for this many ms (default 30,000; 0 turns heartbeats off). */
   pingInterval?: number;
-  /** Drop the peer if nothing comes back this many ms after such a ping (default 10,000). */
+  /** Drop the peer if nothing comes back this many ms after such a ping left (default 10,000). */
   pingTimeout?: number;
 }
 
@@ -71,6 +65,11 @@ const EMPTY = Buffer.alloc(0);
 const owner = Symbol('prise.websocket');
 type OwnedSocket = DuplexType & { [owner]: Websocket };
 
+/** Frames broadcast() encoded once for many Websockets: written as they are. */
+const preframed = new WeakSet<Buffer>();
+
+type Callback = (error?: Error | null) => void;
+
 export class Websocket extends Duplex {
   /** The subprotocol both sides agreed on, or null. */
   readonly protocol: string | null;
@@ -82,37 +81,50 @@ export class Websocket extends Duplex {
 
   readonly #socket: DuplexType;
   readonly #conn: Connection;
-  readonly #masked: boolean;
+  readonly #deflate: MessageDeflate | null;
+  readonly #heartbeat: Heartbeat | null;
+  readonly #pingInterval: number;
   readonly #closeTimeout: number;
   readonly #maxBufferedAmount: number;
-  readonly #pingInterval: number;
-  readonly #pingTimeout: number;
   #resolveClosed!: (info: CloseInfo) => void;
   /** Code and reason close() asked for; sent by _final once pending writes have gone out. */
   #closeRequest = { code: CloseCode.Normal as number, reason: '' };
-  /** False while the stream's reader has enough: stop turning bytes into messages. */
+
+  // Reading. Each flag is independent of the connection's life cycle (the core's state).
+  /** The stream's reader wants more messages (Node's read() called us). */
   #reading = true;
+  /** A pump is running: a push() that calls back into _read() must not start another. */
   #pumping = false;
+  /** A compressed piece is in zlib: events wait for it, to stay in order. */
+  #inflating = false;
+  /** The user has the Websocket (its promise resolved): until then no events are emitted. */
+  #handedOver = false;
+  /** Nobody will read any more (the readable side ended): later messages are dropped. */
   #readableEnded = false;
+
+  // Writing.
+  /** The socket is corked until the end of this tick (see #writeFrames). */
+  #corked = false;
+  /** _write's callback, waiting for the socket's 'drain'; with what it covers. */
+  #drainCallback: Callback | null = null;
+  #inFlightFrom = 0;
+  #inFlightLength = 0;
+  /** Messages accepted by write() and handed to _write, counted alike so they can be matched. */
+  #accepted = 0;
+  #processed = 0;
+  /** Number of the first message that never reached the socket: it and all after it failed. */
+  #firstDropped = Infinity;
+
+  // Ending.
   #socketClosed = false;
   #socketError: Error | null = null;
-  #drainCallback: ((error?: Error | null) => void) | null = null;
+  /** The socket closed and everything it delivered has been handed out. */
+  #finished = false;
   #closeTimer: NodeJS.Timeout | null = null;
   /** The socket drained since the close timer was armed: a reader is still taking our writes. */
   #drainedSinceArmed = false;
-  /** The socket is corked until the end of this tick (see #writeFrames). */
-  #corked = false;
-  /** Heartbeat: anything heard from the peer since the last beat, and whether a ping is out. */
-  #heard = false;
-  /** Running from a heartbeat ping until anything comes back (no timer otherwise). */
+  /** Running from a heartbeat ping's leaving until anything comes back (no timer otherwise). */
   #pongTimer: NodeJS.Timeout | null = null;
-  /** An exception thrown by application code we called (a listener): it closed this connection. */
-  #appError: Error | null = null;
-  /** permessage-deflate, when negotiated; #inflating while a piece is in zlib (events wait). */
-  readonly #deflate: MessageDeflate | null;
-  #inflating = false;
-  /** The socket closed and everything it delivered has been handed out. */
-  #finished = false;
 
   constructor(socket: DuplexType, options: WebsocketOptions = {}) {
     super({
@@ -122,23 +134,24 @@ export class Websocket extends Duplex {
       writableHighWaterMark: options.writableHighWaterMark ?? 16 * 1024,
       decodeStrings: false, // keep strings as strings: they become text frames
       // We destroy ourselves once the socket is gone (#destroyWhenDone). Node's autoDestroy would
-      // destroy the socket as soon as a for-await loop or a pipe ends, cutting off the close
-      // echo still queued behind earlier writes, and with an AbortError 'error' event.
+      // destroy the socket as soon as a pipe ends, cutting off the close echo still queued
+      // behind earlier writes, and with an AbortError 'error' event.
       autoDestroy: false,
     });
     const role = options.role ?? 'server';
     this.protocol = options.protocol ?? null;
     this.#socket = socket;
-    this.#masked = role === 'client';
     this.#closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
     this.#maxBufferedAmount = options.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED_AMOUNT;
     this.#pingInterval = options.pingInterval ?? DEFAULT_PING_INTERVAL;
-    this.#pingTimeout = options.pingTimeout ?? DEFAULT_PING_TIMEOUT;
-    this.#deflate = options.deflate === undefined ? null : new MessageDeflate(options.deflate.params, role, options.deflate.options);
+    this.#heartbeat = this.#pingInterval > 0 ? new Heartbeat(options.pingTimeout ?? DEFAULT_PING_TIMEOUT) : null;
+    const deflate = options.deflate;
+    this.#deflate = deflate === undefined ? null : new MessageDeflate(deflate.params, role, deflate.options);
     this.#conn = new Connection({
       role,
       maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
       compression: this.#deflate !== null,
+      ...(this.#deflate === null ? {} : { compressionThreshold: this.#deflate.threshold }),
       ...(options.maxFragments === undefined ? {} : { maxFragments: options.maxFragments }),
     });
     this.closeInfo = new Promise((resolve) => (this.#resolveClosed = resolve));
@@ -153,11 +166,18 @@ export class Websocket extends Duplex {
     socket.on('end', Websocket.#onEnd);
     socket.on('error', Websocket.#onError);
     socket.on('close', Websocket.#onClose);
-    if (options.head !== undefined && options.head.length > 0) this.#receive(options.head);
+    if (options.head !== undefined && options.head.length > 0) this.#conn.push(options.head);
     if (socket.destroyed) queueMicrotask(() => this.#socketClose());
-    else if (this.#pingInterval > 0) Websocket.#joinHeartbeat(this);
+    else if (this.#heartbeat !== null) Websocket.#joinHeartbeat(this);
+    // Events for the bytes that came with the handshake (a ping, say) wait until the user has
+    // the Websocket: its promise resolves in this turn, and its listeners go on in microtasks.
+    setImmediate(Websocket.#handOver, this);
   }
 
+  static #handOver(ws: Websocket): void {
+    ws.#handedOver = true;
+    ws.#pump();
+  }
   static #onData(this: OwnedSocket, chunk: Buffer): void {
     this[owner].#receive(chunk);
   }
@@ -165,7 +185,9 @@ export class Websocket extends Duplex {
     this[owner].#drained();
   }
   static #onEnd(this: OwnedSocket): void {
-    this[owner].#peerEnded();
+    // The peer half-closed: after the close handshake this is expected; otherwise the
+    // connection is gone without a close frame (1006). Either way, close our side too.
+    this[owner].#endSocket();
   }
   static #onError(this: OwnedSocket, error: Error): void {
     this[owner].#socketError ??= error;
@@ -174,10 +196,10 @@ export class Websocket extends Duplex {
     this[owner].#socketClose();
   }
 
-  /** 'open', then 'closing' once a close frame was sent or received, then 'closed' with the TCP connection. */
+  /** 'open'; 'closing' once a close frame was sent or received, or end() was called; then 'closed'. */
   get readyState(): ReadyState {
-    if (this.#socketClosed) return 'closed';
-    return this.writableEnded || this.#conn.sentClose !== null || this.#conn.readDone ? 'closing' : 'open';
+    if (this.#socketClosed || this.destroyed) return 'closed';
+    return this.#conn.state === State.Open && !this.writableEnded ? 'open' : 'closing';
   }
 
   /**
@@ -191,30 +213,43 @@ export class Websocket extends Duplex {
     this.end();
   }
 
-  /** As Writable.end; the closing (see close()) is bounded in time from here on. */
+  /**
+   * As Writable.end: sends `chunk` if given (dropped quietly when closing, as by write()), then
+   * closes with 1000 once pending writes have gone out. The closing is bounded in time from here.
+   */
   override end(chunk?: unknown, encoding?: unknown, callback?: unknown): this {
+    if (typeof chunk === 'function') return this.end(undefined, undefined, chunk);
+    if (typeof encoding === 'function') return this.end(chunk, undefined, encoding);
+    if (chunk !== undefined && chunk !== null) this.write(chunk);
     this.#armCloseTimer();
-    return super.end(chunk as string, encoding as BufferEncoding, callback as () => void);
+    return super.end(callback as () => void);
   }
 
   /**
-   * As Writable.write, except once closing has begun (close(), end(), or the peer's close):
-   * then the message is dropped, as RFC 6455 requires, and its callback gets an error. No
-   * 'error' event: the peer chooses when to close, so writing late is no reason to crash.
+   * As Writable.write, except once closing has begun (our close frame, end(), or a closed
+   * connection): then the message is dropped, as RFC 6455 requires, and its callback gets an
+   * error; so does the callback of any message that never reached the socket. No 'error' event:
+   * the peer chooses when to close, so writing late is no reason to crash.
    */
-  override write(
-    chunk: unknown,
-    encoding?: BufferEncoding | ((error: Error | null | undefined) => void),
-    callback?: (error: Error | null | undefined) => void,
-  ): boolean {
-    if (this.readyState === 'open' || this.destroyed) {
-      const ok = super.write(chunk, encoding as BufferEncoding, callback);
-      if (!ok) this.#checkBuffered();
-      return ok;
-    }
+  override write(chunk: unknown, encoding?: BufferEncoding | Callback, callback?: Callback): boolean {
     const done = typeof encoding === 'function' ? encoding : callback;
-    if (done !== undefined) process.nextTick(done, new Error('websocket is closing: message dropped'));
-    return false;
+    const message = toMessage(chunk);
+    if (!this.#conn.canSend || this.writableEnded || this.destroyed) {
+      if (done !== undefined) process.nextTick(done, dropped());
+      return false;
+    }
+    return this.#accept(message, done);
+  }
+
+  /** Queues a message for _write, numbered so its callback can learn whether it was sent. */
+  #accept(message: string | Buffer, done?: Callback): boolean {
+    const number = ++this.#accepted;
+    const ok =
+      done === undefined
+        ? super.write(message)
+        : super.write(message, (error) => done(error ?? (number >= this.#firstDropped ? dropped() : null)));
+    if (!ok) this.#checkBacklog();
+    return ok;
   }
 
   /** Sends a ping with up to 125 bytes; the peer's pong arrives as a 'pong' event. */
@@ -225,61 +260,110 @@ export class Websocket extends Duplex {
     this.#flush();
   }
 
+  /**
+   * `for await (const message of ws)`. Leaving the loop early (break, return, or an exception)
+   * does not cut the connection: later messages are dropped, and the Websocket closes with 1000
+   * once the writes made before have gone out. (accept() turns an exception into 1011: its
+   * close comes first, since ours waits a turn of the event loop.)
+   */
+  override [Symbol.asyncIterator](): AsyncIterableIterator<string | Buffer> {
+    const messages = this.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<string | Buffer>;
+    const leave = messages.return!.bind(messages);
+    messages.return = (value?: unknown) => {
+      this.#readerLeft();
+      setImmediate(() => this.close());
+      return leave(value);
+    };
+    return messages;
+  }
+
   override _read(): void {
     this.#reading = true;
     this.#pump();
   }
 
-  override _write(chunk: string | Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    // After a close frame no data may follow (RFC 6455 §5.5.1); such writes are dropped.
-    if (this.#conn.sentClose !== null || this.#socketClosed) return callback();
-    const deflate = this.#deflate;
-    const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
-    if (deflate === null || size < deflate.threshold) return this.#send(encodeMessage(chunk, this.#masked), callback);
-    const opcode = typeof chunk === 'string' ? Opcode.Text : Opcode.Binary;
-    deflate.compress(typeof chunk === 'string' ? Buffer.from(chunk) : chunk).then(
-      (payload) => {
-        if (this.#conn.sentClose !== null || this.#socketClosed) return callback();
-        this.#send(encodeFrame(opcode, payload, { masked: this.#masked, rsv1: true }), callback);
-      },
-      () => callback(), // zlib failed on our own data: only a closed connection does that
+  override _write(chunk: string | Buffer, _encoding: BufferEncoding, callback: Callback): void {
+    this.#sendFrom([chunk], 0, callback);
+  }
+
+  override _writev(chunks: Array<{ chunk: string | Buffer }>, callback: Callback): void {
+    this.#sendFrom(
+      chunks.map((entry) => entry.chunk),
+      0,
+      callback,
     );
   }
 
-  override _writev(
-    chunks: Array<{ chunk: string | Buffer; encoding: BufferEncoding }>,
-    callback: (error?: Error | null) => void,
-  ): void {
-    if (this.#conn.sentClose !== null || this.#socketClosed) return callback();
-    if (this.#deflate !== null) {
-      // Compression is asynchronous: one message after the other keeps them in order.
-      let i = 0;
-      const next = (): void => (i < chunks.length ? this._write(chunks[i++]!.chunk, 'utf8', next) : callback());
-      return next();
+  /**
+   * Frames messages from `chunks[i]` on and writes them, in a loop (never one call per message:
+   * thousands of small writes queued behind a compressed one would overflow the stack).
+   * A compressed message waits for zlib, then the loop goes on from the next one.
+   */
+  #sendFrom(chunks: Array<string | Buffer>, i: number, callback: Callback): void {
+    const first = this.#processed + 1;
+    let frames: Buffer[] = [];
+    let length = 0;
+    for (; i < chunks.length; i++) {
+      const chunk = chunks[i]!;
+      const number = ++this.#processed;
+      length += chunk.length;
+      if (this.#socketClosed || !this.#conn.canSend) {
+        this.#dropFrom(number);
+        continue;
+      }
+      if (typeof chunk !== 'string' && preframed.has(chunk)) {
+        frames.push(chunk);
+        continue;
+      }
+      const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+      if (this.#conn.compresses(size)) {
+        if (frames.length > 0) this.#writeFrames(frames);
+        frames = [];
+        return this.#compress(chunks, i, number, callback);
+      }
+      for (const frame of this.#conn.encode(chunk)!) frames.push(frame);
     }
-    const frames: Buffer[] = [];
-    for (const { chunk } of chunks) for (const frame of encodeMessage(chunk, this.#masked)) frames.push(frame);
-    this.#send(frames, callback);
+    if (frames.length > 0) this.#writeFrames(frames);
+    // Wait for 'drain' if this (or a compressed message's) write filled the socket.
+    if (this.#socketClosed || !this.#socket.writableNeedDrain) return callback();
+    this.#drainCallback = callback;
+    this.#inFlightFrom = first;
+    this.#inFlightLength = length;
   }
 
-  override _final(callback: (error?: Error | null) => void): void {
+  #compress(chunks: Array<string | Buffer>, i: number, number: number, callback: Callback): void {
+    const chunk = chunks[i]!;
+    const opcode = typeof chunk === 'string' ? Opcode.Text : Opcode.Binary;
+    this.#deflate!.compress(typeof chunk === 'string' ? Buffer.from(chunk) : chunk).then(
+      (payload) => {
+        const frames = this.#socketClosed ? null : this.#conn.encodeCompressed(opcode, payload);
+        if (frames === null) this.#dropFrom(number);
+        else this.#writeFrames(frames);
+      },
+      (error: Error) => {
+        // zlib failed on our own data: the connection fails, nothing is dropped silently.
+        this.#dropFrom(number);
+        this.#conn.failInternal(new Error(`compression failed: ${error.message}`, { cause: error }));
+        this.#afterClose();
+      },
+    ).then(() => this.#sendFrom(chunks, i + 1, callback));
+  }
+
+  #dropFrom(number: number): void {
+    if (number < this.#firstDropped) this.#firstDropped = number;
+  }
+
+  override _final(callback: Callback): void {
     const { code, reason } = this.#closeRequest;
-    this.#conn.close(code, reason);
-    this.#flush();
-    this.#armCloseTimer();
+    this.#conn.close(code, reason); // after the peer's close, this echoes it
+    this.#afterClose();
     callback();
   }
 
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+  override _destroy(error: Error | null, callback: Callback): void {
     this.#clearCloseTimer();
     if (!this.#socketClosed) this.#socket.destroy();
     callback(error);
-  }
-
-  /** Writes frames; the callback waits for 'drain' when the socket is full. */
-  #send(frames: Buffer[], callback: (error?: Error | null) => void): void {
-    if (this.#writeFrames(frames)) callback();
-    else this.#drainCallback = callback;
   }
 
   /**
@@ -307,29 +391,35 @@ export class Websocket extends Duplex {
 
   /**
    * Sends one message to many Websockets, framing it once: every open server-side Websocket
-   * gets the same frame bytes, uncopied. A Websocket with writes still queued (or a client's,
-   * which must mask) gets it through write() instead, so order is kept. Returns how many
-   * Websockets it went to. Flow control is the caller's: see `writableNeedDrain` per Websocket.
+   * gets the same frame bytes, uncopied, queued like any write (so `writableNeedDrain`, 'drain'
+   * and maxBufferedAmount see them). A client's Websocket, which must mask, gets it through
+   * write(). Returns how many Websockets it went to.
    */
-  static broadcast(websockets: Iterable<Websocket>, data: string | Uint8Array): number {
-    let frames: Buffer[] | null = null;
+  static broadcast(websockets: Iterable<Websocket>, data: string | Uint8Array | ArrayBuffer | ArrayBufferView): number {
+    const message = toMessage(data);
+    let frame: Buffer | null = null;
     let sent = 0;
     for (const ws of websockets) {
       if (ws.readyState !== 'open') continue;
       sent++;
-      if (ws.#masked || ws.writableLength > 0) {
-        ws.write(data);
+      if (ws.#conn.role === 'client') {
+        ws.write(message);
         continue;
       }
-      frames ??= encodeMessage(data, false);
-      if (!ws.#writeFrames(frames)) ws.#checkBuffered();
+      if (frame === null) preframed.add((frame = encodeShared(message)));
+      ws.#accept(frame);
     }
     return sent;
   }
 
-  /** A peer that never reads, written to by code that ignores `false`: drop it before it costs unbounded memory. */
-  #checkBuffered(): void {
-    if (this.writableLength + this.#socket.writableLength > this.#maxBufferedAmount) {
+  /**
+   * A peer that never reads, written to by code that ignores `false`: drop it before it costs
+   * unbounded memory. Counts what waits behind the socket's current write, each byte once, so
+   * one large message to a peer that reads is never dropped.
+   */
+  #checkBacklog(): void {
+    const backlog = this.writableLength - (this.#drainCallback === null ? 0 : this.#inFlightLength);
+    if (backlog > this.#maxBufferedAmount) {
       this.#drop(new Error(`outgoing queue over ${this.#maxBufferedAmount} bytes: the peer does not read fast enough`));
     }
   }
@@ -337,16 +427,16 @@ export class Websocket extends Duplex {
   #drained(): void {
     this.#drainedSinceArmed = true;
     this.#flush(); // a pong held back while the socket was full
+    this.#pingLeft(); // a heartbeat ping queued behind our data has gone out now
     const callback = this.#drainCallback;
     this.#drainCallback = null;
     callback?.();
   }
 
   #receive(chunk: Buffer): void {
-    this.#heard = true;
-    if (this.#pongTimer !== null) {
-      clearTimeout(this.#pongTimer);
-      this.#pongTimer = null;
+    if (this.#heartbeat !== null) {
+      this.#heartbeat.heard();
+      this.#clearPongTimer();
     }
     this.#conn.push(chunk);
     this.#pump();
@@ -354,10 +444,15 @@ export class Websocket extends Duplex {
 
   /** Turns received bytes into messages while the reader wants them, then writes any replies. */
   #pump(): void {
-    if (this.#pumping) return; // a push() below called back into _read(): the loop goes on
+    if (this.#pumping || !this.#handedOver) return; // a push() below called back into _read()
     this.#pumping = true;
     try {
-      this.#pumpEvents(); // a listener that throws is caught in emit()
+      // Once the socket has closed, what it delivered is in memory already: hand it all out.
+      while ((this.#reading || this.#socketClosed) && !this.#inflating && !this.destroyed) {
+        const event = this.#conn.next();
+        if (event === null) break;
+        this.#handle(event); // a listener that throws is caught in emit()
+      }
     } finally {
       this.#pumping = false;
     }
@@ -368,15 +463,6 @@ export class Websocket extends Duplex {
     }
     if ((this.#reading && !this.#inflating) || this.#conn.readDone) this.#socket.resume();
     else this.#socket.pause();
-  }
-
-  #pumpEvents(): void {
-    // Once the socket has closed, what it delivered is in memory already: hand it all out.
-    while ((this.#reading || this.#socketClosed) && !this.#inflating && !this.destroyed) {
-      const event = this.#conn.next();
-      if (event === null) break;
-      this.#handle(event);
-    }
   }
 
   #handle(event: ConnectionEvent): void {
@@ -393,21 +479,26 @@ export class Websocket extends Duplex {
         this.emit(event.type, event.data);
         break;
       case 'close':
-      case 'error':
-        this.#flush();
+        // Answered once the reader has the messages that came before it (see emit('end')) and
+        // the writes it makes meanwhile have gone out; closeTimeout bounds the wait.
         this.#endReadable();
-        this.#closingHandshakeDone();
+        if (this.#conn.state === State.Closed) this.#afterClose(); // it answered ours: done
+        else if (this.readableFlowing === null || this.readableEnded) this.end(); // nobody reads
+        else this.#armCloseTimer();
+        break;
+      case 'error':
+        this.#endReadable();
+        this.#afterClose();
         break;
     }
   }
 
   /** Runs a compressed piece through zlib; events wait until it is done, to stay in order. */
   #inflatePiece(piece: Buffer, end: boolean): void {
-    const deflate = this.#deflate!;
     this.#inflating = true;
     let failure: ConnectionEvent | null = null;
     const output = (chunk: Buffer): boolean => (failure = this.#conn.inflated(chunk)) === null;
-    deflate.inflate(piece, end, output).then(
+    this.#deflate!.inflate(piece, end, output).then(
       () => failure ?? (end ? this.#conn.inflatedEnd() : null),
       (error: Error) => this.#conn.inflateFailed(`invalid compressed data: ${error.message}`),
     ).then((event) => {
@@ -438,29 +529,30 @@ export class Websocket extends Duplex {
   override emit(event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'end') {
       const listened = super.emit(event, ...args);
-      this.#destroyWhenDone(); // every message has been read: done once the socket is too
+      // Every message has been read: answer the peer's close, and be done once the socket is.
+      if (this.#conn.receivedClose !== null) this.end();
+      this.#destroyWhenDone();
       return listened;
     }
     if (event !== 'data' && event !== 'ping' && event !== 'pong') return super.emit(event, ...args);
     // No more messages for code that failed, not even those already buffered.
-    if (event === 'data' && this.#appError !== null) return false;
+    if (event === 'data' && this.#conn.internalError !== null) return false;
     try {
       return super.emit(event, ...args);
     } catch (error) {
-      this.#appFailed(error);
+      this.#conn.failInternal(error instanceof Error ? error : new Error(String(error)));
+      this.#readerLeft();
+      this.#afterClose();
+      this.#pump(); // resumes reading until the peer's close; inside a pump, that pump does it
       return true;
     }
   }
 
-  #appFailed(error: unknown): void {
-    this.#appError ??= error instanceof Error ? error : new Error(String(error));
-    this.#conn.close(CloseCode.InternalError, 'internal error');
-    // No more messages for code that failed; keep reading (and dropping) until the peer's close.
+  /** The reader is gone: end the readable side, and keep reading (dropping) until the peer's close. */
+  #readerLeft(): void {
     this.#endReadable();
     this.#reading = true;
-    this.#armCloseTimer();
-    // Sends the close frame and resumes reading; inside a pump, that pump does it.
-    this.#pump();
+    this.resume(); // messages already buffered are dropped, so 'end' comes
   }
 
   /** Writes the replies the connection queued: close frames, and a pong when the socket has room. */
@@ -474,17 +566,13 @@ export class Websocket extends Duplex {
     }
   }
 
-  /** Both close frames have crossed, or the peer broke the protocol: time to end TCP. */
-  #closingHandshakeDone(): void {
+  /** Our close frame may be queued: send it, and end TCP when the core says so. */
+  #afterClose(): void {
+    this.#flush();
+    this.#heartbeat?.stop();
+    this.#clearPongTimer();
     this.#armCloseTimer();
-    // RFC 6455 §7.1.1: the server closes TCP first; a client waits for it (see #peerEnded).
-    if (this.#conn.role === 'server' || this.#conn.error !== null) this.#endSocket();
-  }
-
-  #peerEnded(): void {
-    // The peer half-closed: for a client after the close handshake this is expected; otherwise
-    // the connection is gone without a close frame (1006). Either way, close our side too.
-    this.#endSocket();
+    if (this.#conn.tcpMayClose) this.#endSocket();
   }
 
   /** Half-closes TCP once (ending an ended socket builds an error object just to drop it). */
@@ -496,10 +584,10 @@ export class Websocket extends Duplex {
     if (this.#socketClosed) return;
     this.#socketClosed = true;
     this.#clearCloseTimer();
-    if (this.#pongTimer !== null) clearTimeout(this.#pongTimer);
-    if (this.#pingInterval > 0) Websocket.#leaveHeartbeat(this);
+    this.#clearPongTimer();
+    if (this.#heartbeat !== null) Websocket.#leaveHeartbeat(this);
     // Bytes that arrived before the socket closed are in memory already (a paused socket holds
-    // at most a chunk): #pump turns them into messages, then calls #finish.
+    // at most a chunk): #pump turns them into messages, then calls #finish (after the handover).
     this.#pump();
   }
 
@@ -508,26 +596,11 @@ export class Websocket extends Duplex {
     this.#finished = true;
     this.#deflate?.close();
     this.#endReadable();
-    // Writes waiting for a drain that will never come are dropped, not left hanging.
+    // Writes waiting for a drain that will never come failed: their callbacks say so.
+    if (this.#drainCallback !== null) this.#dropFrom(this.#inFlightFrom);
     this.#drained();
-    this.#resolveClosed(this.#closeInfoNow());
+    this.#resolveClosed(this.#conn.closeInfo(this.#socketError));
     this.#destroyWhenDone();
-  }
-
-  #closeInfoNow(): CloseInfo {
-    const received = this.#conn.receivedClose;
-    const error = this.#conn.error;
-    const appError = this.#appError;
-    if (received !== null) {
-      const info = { code: received.code, reason: received.reason, wasClean: true };
-      return appError === null ? info : { ...info, error: appError };
-    }
-    if (error !== null) return { code: error.closeCode, reason: error.message, wasClean: false, error };
-    if (appError !== null) return { code: CloseCode.InternalError, reason: 'internal error', wasClean: false, error: appError };
-    const cause = this.#socketError;
-    return cause === null
-      ? { code: CloseCode.Abnormal, reason: '', wasClean: false }
-      : { code: CloseCode.Abnormal, reason: '', wasClean: false, error: cause };
   }
 
   #endReadable(): void {
@@ -536,9 +609,13 @@ export class Websocket extends Duplex {
     this.push(null);
   }
 
-  /** The stream is destroyed once its messages have been read and the socket is gone. */
+  /**
+   * Once the socket is gone, the stream is destroyed ('close', exactly once) when its messages
+   * have been read, or at once when nobody reads it (a Websocket only written to, in a pipeline).
+   */
   #destroyWhenDone(): void {
-    if (this.#socketClosed && this.readableEnded && !this.destroyed) this.destroy();
+    if (!this.#socketClosed || this.destroyed) return;
+    if (this.readableEnded || this.readableFlowing === null) this.destroy();
   }
 
   /** Ends the connection at once, without a closing handshake; `reason` shows in closeInfo.error. */
@@ -570,28 +647,36 @@ export class Websocket extends Duplex {
     Websocket.#heartbeats.delete(ws.#pingInterval);
   }
 
-  /**
-   * Heartbeat, every pingInterval: a peer that has sent nothing since the last beat gets a ping;
-   * if nothing at all comes back within pingTimeout it is presumed gone (a dead host, a
-   * half-open TCP connection) and dropped with 1006. While our own reader is behind, the
-   * peer's answer could be sitting unread, so the peer is given the benefit of the doubt.
-   * Timers are shared: an idle connection holds one only between a ping and its answer.
-   */
+  /** Every pingInterval: the heartbeat decides whether to ping (see heartbeat.ts). */
   #beat(): void {
-    // Closing: no ping may follow our close frame, and closeTimeout already bounds the wait.
-    if (this.#conn.sentClose !== null || this.#pongTimer !== null) return;
-    if (this.#heard || !this.#reading) {
-      this.#heard = false;
-      return;
-    }
+    if (!this.#heartbeat!.beat(!this.#reading)) return;
     this.#conn.ping(EMPTY);
     this.#flush();
+    // The answer's deadline runs from when the ping leaves: now, or at the next 'drain'.
+    if (!this.#socket.writableNeedDrain) this.#pingLeft();
+  }
+
+  #pingLeft(): void {
+    const deadline = this.#heartbeat?.pingLeft(Date.now()) ?? null;
+    if (deadline !== null) this.#armPongTimer(deadline);
+  }
+
+  #armPongTimer(deadline: number): void {
     this.#pongTimer = setTimeout(() => {
       this.#pongTimer = null;
-      if (this.#heard || !this.#reading) return;
-      this.#drop(new Error(`no answer to a ping within ${this.#pingTimeout} ms`));
-    }, this.#pingTimeout);
+      const heartbeat = this.#heartbeat!;
+      if (heartbeat.expired(Date.now(), !this.#reading)) {
+        this.#drop(new Error(`no answer to a ping within ${heartbeat.timeout} ms`));
+      } else if (heartbeat.deadline !== null) {
+        this.#armPongTimer(heartbeat.deadline); // the timer fired a little early
+      }
+    }, Math.max(1, deadline - Date.now()));
     this.#pongTimer.unref();
+  }
+
+  #clearPongTimer(): void {
+    if (this.#pongTimer !== null) clearTimeout(this.#pongTimer);
+    this.#pongTimer = null;
   }
 
   /**
@@ -603,7 +688,7 @@ export class Websocket extends Duplex {
     this.#drainedSinceArmed = false;
     this.#closeTimer = setTimeout(() => {
       this.#closeTimer = null;
-      if (this.#drainedSinceArmed && this.#conn.sentClose === null) return this.#armCloseTimer();
+      if (this.#drainedSinceArmed && this.#conn.canSend) return this.#armCloseTimer();
       this.#drop(new Error(`closing handshake not finished within ${this.#closeTimeout} ms`));
     }, this.#closeTimeout);
     this.#closeTimer.unref();
@@ -613,4 +698,8 @@ export class Websocket extends Duplex {
     if (this.#closeTimer !== null) clearTimeout(this.#closeTimer);
     this.#closeTimer = null;
   }
+}
+
+function dropped(): Error {
+  return new Error('websocket is closing: message dropped');
 }

@@ -102,8 +102,8 @@ async function echoEach(client: Client, sizes: readonly number[], rounds = 1): P
 
 async function closeClean(client: Client): Promise<void> {
   client.socket.close(1000, 'done');
-  // The server echoes the code (RFC 6455 §5.5.1), not the reason.
-  assert.equal(await client.closed, { code: 1000, reason: '' });
+  // The server echoes the code and the reason (RFC 6455 §5.5.1), as ws does.
+  assert.equal(await client.closed, { code: 1000, reason: 'done' });
   assert.equal(client.errors, []);
 }
 

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DEFAULT_MAX_PAYLOAD, Opcode } from '../src/constants.js';
-import { Connection, type ConnectionEvent, type Role } from '../src/connection.js';
+import { Connection, State, type ConnectionEvent, type Role } from '../src/connection.js';
 import { FrameDecoder } from '../src/decoder.js';
 import { encodeFrame } from '../src/encoder.js';
 import { feedings } from './helpers/feed.js';
@@ -457,8 +457,9 @@ errors('the close queued for an error carries its close code to the peer', () =>
     assert.is(server.error, event.error);
     assert.equal(server.sentClose, { code, reason: event.error.message });
     assert.equal(deliver(server, client), [`close ${code} ${event.error.message}`]);
-    // The client echoes the code; the server, done reading, ignores it.
-    assert.equal(written(client), [`close ${code} `]);
+    // The client echoes code and reason; the server, done reading, ignores it.
+    client.close(1000, '');
+    assert.equal(written(client), [`close ${code} ${event.error.message}`]);
   }
 });
 
@@ -493,25 +494,34 @@ const closing = suite('connection: closing handshake');
 for (const role of ROLES) {
   const sender = peerOf(role);
 
-  closing(`valid close codes are accepted and echoed, to a ${role}`, () => {
+  /** The peer's close arrives: reported at once, answered only when close() is called. */
+  const echoes = (bytes: Buffer, event: string, echo: string): void => {
+    const conn = new Connection({ role, maxPayload: MiB });
+    conn.push(bytes);
+    assert.equal(drain(conn), [event]);
+    assert.is(conn.state, State.RemoteClosing);
+    assert.ok(conn.canSend, 'data may still go out before the answer');
+    assert.equal(written(conn), []);
+    conn.close(1000, 'ignored'); // the answer repeats the peer's code and reason
+    assert.equal(written(conn), [echo]);
+    assert.is(conn.state, State.Closed);
+    assert.not.ok(conn.canSend);
+    assert.is(conn.tcpMayClose, role === 'server');
+  };
+
+  closing(`valid close codes are accepted and echoed with their reason, to a ${role}`, () => {
     for (const code of [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 4000, 4999]) {
-      expectReceived(role, frame(sender, Opcode.Close, closeBody(code, 'why')), {
-        events: [`close ${code} why`],
-        output: [`close ${code} `],
-      });
+      echoes(frame(sender, Opcode.Close, closeBody(code, 'why')), `close ${code} why`, `close ${code} why`);
     }
   });
 
   closing(`an empty close is reported as 1005 and echoed empty, to a ${role}`, () => {
-    expectReceived(role, frame(sender, Opcode.Close), { events: ['close 1005 '], output: ['close'] });
+    echoes(frame(sender, Opcode.Close), 'close 1005 ', 'close');
   });
 
   closing(`a close reason of 123 bytes, to a ${role}`, () => {
     const reason = '€'.repeat(41);
-    expectReceived(role, frame(sender, Opcode.Close, closeBody(4000, reason)), {
-      events: [`close 4000 ${reason}`],
-      output: ['close 4000 '],
-    });
+    echoes(frame(sender, Opcode.Close, closeBody(4000, reason)), `close 4000 ${reason}`, `close 4000 ${reason}`);
   });
 
   closing(`bytes after the peer's close are not read, to a ${role}`, () => {
@@ -539,11 +549,16 @@ closing('the server closes, the client echoes', () => {
   client.push(wire!);
   assert.equal(drain(client), ['close 1000 bye']);
   assert.equal(client.receivedClose, { code: 1000, reason: 'bye' });
-  assert.equal(client.sentClose, { code: 1000, reason: '' });
-  assert.ok(client.readDone);
 
-  assert.equal(deliver(client, server), ['close 1000 ']);
-  assert.equal(server.receivedClose, { code: 1000, reason: '' });
+  assert.equal(client.sentClose, null, 'the answer waits for the application');
+  client.close(1001, 'ignored');
+  assert.equal(client.sentClose, { code: 1000, reason: 'bye' });
+  assert.ok(client.readDone);
+  assert.not.ok(client.tcpMayClose, 'a client waits for the server to close TCP');
+
+  assert.equal(deliver(client, server), ['close 1000 bye']);
+  assert.equal(server.receivedClose, { code: 1000, reason: 'bye' });
+  assert.ok(server.tcpMayClose);
   assert.not.ok(server.hasOutput, 'no echo of the echo');
   assert.ok(server.readDone);
   assert.is(server.error, null);
@@ -554,8 +569,10 @@ closing('the client closes, the server echoes', () => {
   const { client, server } = pair();
   client.close(4001, 'done');
   assert.equal(deliver(client, server), ['close 4001 done']);
-  assert.is(hex(server.takeOutput()), '88020fa1');
-  server.close(1000, 'ignored'); // already sent its echo
+  assert.not.ok(server.hasOutput);
+  server.close(1000, 'ignored'); // the echo: the client's code and reason
+  assert.is(hex(server.takeOutput()), '88060fa1646f6e65');
+  server.close(1000, 'again');
   assert.not.ok(server.hasOutput);
 });
 
@@ -578,6 +595,7 @@ closing('the client sends an empty close; the server echoes 8800', () => {
   server.push(frame('client', Opcode.Close));
   assert.equal(drain(server), ['close 1005 ']);
   assert.equal(server.receivedClose, { code: 1005, reason: '' });
+  server.close(1000, '');
   assert.is(hex(server.takeOutput()), '8800');
 });
 

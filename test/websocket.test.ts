@@ -566,6 +566,7 @@ test('a peer that drops TCP without a close frame: 1006, unclean, messages still
   await withServer(observedServer(), async (server) => {
     const client = await RawClient.open(server.port);
     const observed = await server.observed();
+    observed.ws.pause(); // a reader, not reading yet
     client.sendText('a');
     client.sendBinary(Buffer.from('b'));
     client.sendText('c');
@@ -574,7 +575,7 @@ test('a peer that drops TCP without a close frame: 1006, unclean, messages still
     assert.is(info.code, 1006);
     assert.is(info.wasClean, false);
     assert.is(observed.ws.readyState, 'closed');
-    // Nobody read yet: the messages wait for the reader.
+    // The reader has not read yet: the messages wait for it.
     const messages: unknown[] = [];
     for await (const message of observed.ws) messages.push(message);
     assert.equal(messages, ['a', Buffer.from('b'), 'c']);
