@@ -12,7 +12,9 @@ export type { Request, Response, ResponseBody, ResponseHeaders } from './respons
 export { attach, serve, shutdown } from './server.js';
 export type { AttachOptions, Handler, ServeOptions, ShutdownOptions } from './server.js';
 export { start } from './start.js';
-export type { Started, StartOptions } from './start.js';
+export type { DeflateSettings, Started, StartOptions } from './start.js';
+export type { DeflateOptions, DeflateParams } from './extensions.js';
+export type { CompressionOptions } from './deflate.js';
 export { upgrade } from './upgrade.js';
 export { Websocket } from './websocket.js';
-export type { CloseInfo, ReadyState, WebsocketLimits, WebsocketOptions } from './websocket.js';
+export type { CloseInfo, Message, ReadyState, WebsocketLimits, WebsocketOptions } from './websocket.js';

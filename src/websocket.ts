@@ -70,6 +70,9 @@ const preframed = new WeakSet<Buffer>();
 
 type Callback = (error?: Error | null) => void;
 
+/** What write(), end() and broadcast() send: a string as text, any bytes as binary. */
+export type Message = string | Buffer | Uint8Array | ArrayBuffer | ArrayBufferView;
+
 export class Websocket extends Duplex {
   /** The subprotocol both sides agreed on, or null. */
   readonly protocol: string | null;
@@ -217,12 +220,14 @@ export class Websocket extends Duplex {
    * As Writable.end: sends `chunk` if given (dropped quietly when closing, as by write()), then
    * closes with 1000 once pending writes have gone out. The closing is bounded in time from here.
    */
+  override end(callback?: () => void): this;
+  override end(chunk: Message, callback?: () => void): this;
+  override end(chunk: Message, encoding?: BufferEncoding, callback?: () => void): this;
   override end(chunk?: unknown, encoding?: unknown, callback?: unknown): this {
-    if (typeof chunk === 'function') return this.end(undefined, undefined, chunk);
-    if (typeof encoding === 'function') return this.end(chunk, undefined, encoding);
-    if (chunk !== undefined && chunk !== null) this.write(chunk);
+    const done = [chunk, encoding, callback].find((arg) => typeof arg === 'function') as (() => void) | undefined;
+    if (chunk !== undefined && chunk !== null && chunk !== done) this.write(chunk as Message);
     this.#armCloseTimer();
-    return super.end(callback as () => void);
+    return super.end(done);
   }
 
   /**
@@ -231,7 +236,9 @@ export class Websocket extends Duplex {
    * error; so does the callback of any message that never reached the socket. No 'error' event:
    * the peer chooses when to close, so writing late is no reason to crash.
    */
-  override write(chunk: unknown, encoding?: BufferEncoding | Callback, callback?: Callback): boolean {
+  override write(chunk: Message, callback?: Callback): boolean;
+  override write(chunk: Message, encoding?: BufferEncoding, callback?: Callback): boolean;
+  override write(chunk: Message, encoding?: BufferEncoding | Callback, callback?: Callback): boolean {
     const done = typeof encoding === 'function' ? encoding : callback;
     const message = toMessage(chunk);
     if (!this.#conn.canSend || this.writableEnded || this.destroyed) {
@@ -275,6 +282,45 @@ export class Websocket extends Duplex {
       return leave(value);
     };
     return messages;
+  }
+
+  /** The next message (text as a string, binary as a Buffer), or null when none is buffered. */
+  override read(size?: number): string | Buffer | null {
+    return super.read(size) as string | Buffer | null;
+  }
+
+  // Listeners, typed. 'message' is there for code coming from ws: (data, isBinary), where data is
+  // a string for text (ws gives a Buffer) and a Buffer for binary; it reads the stream.
+  override on(event: 'data', listener: (message: string | Buffer) => void): this;
+  override on(event: 'message', listener: (data: string | Buffer, isBinary: boolean) => void): this;
+  override on(event: 'ping' | 'pong', listener: (payload: Buffer) => void): this;
+  override on(event: 'close' | 'end' | 'drain' | 'finish' | 'pause' | 'readable' | 'resume', listener: () => void): this;
+  override on(event: 'error', listener: (error: Error) => void): this;
+  override on(event: string | symbol, listener: (...args: any[]) => void): this;
+  override on(event: string | symbol, listener: (...args: any[]) => void): this {
+    if (event === 'message') this.#bridgeMessages();
+    return super.on(event, listener);
+  }
+  override once(event: 'data', listener: (message: string | Buffer) => void): this;
+  override once(event: 'message', listener: (data: string | Buffer, isBinary: boolean) => void): this;
+  override once(event: 'ping' | 'pong', listener: (payload: Buffer) => void): this;
+  override once(event: 'close' | 'end' | 'drain' | 'finish' | 'pause' | 'readable' | 'resume', listener: () => void): this;
+  override once(event: 'error', listener: (error: Error) => void): this;
+  override once(event: string | symbol, listener: (...args: any[]) => void): this;
+  override once(event: string | symbol, listener: (...args: any[]) => void): this {
+    if (event === 'message') this.#bridgeMessages();
+    return super.once(event, listener);
+  }
+  override addListener(event: string | symbol, listener: (...args: any[]) => void): this {
+    return this.on(event, listener);
+  }
+
+  #messagesBridged = false;
+  /** 'message' events, ws-style, from the stream's 'data' (added once, on the first such listener). */
+  #bridgeMessages(): void {
+    if (this.#messagesBridged) return;
+    this.#messagesBridged = true;
+    super.on('data', (message: string | Buffer) => this.emit('message', message, typeof message !== 'string'));
   }
 
   override _read(): void {
@@ -395,7 +441,7 @@ export class Websocket extends Duplex {
    * and maxBufferedAmount see them). A client's Websocket, which must mask, gets it through
    * write(). Returns how many Websockets it went to.
    */
-  static broadcast(websockets: Iterable<Websocket>, data: string | Uint8Array | ArrayBuffer | ArrayBufferView): number {
+  static broadcast(websockets: Iterable<Websocket>, data: Message): number {
     const message = toMessage(data);
     let frame: Buffer | null = null;
     let sent = 0;

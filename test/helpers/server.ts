@@ -94,6 +94,8 @@ export interface WebsocketServerOptions {
   deflate?: StartOptions['deflate'];
   /** Picks the subprotocol from the client's offer; default none. */
   choose?: (offered: string[]) => string | null;
+  /** Any other start() options (limits, timeouts). */
+  start?: StartOptions;
   /** Called with each Websocket as soon as it exists (to pipe it, to listen for events...). */
   onAccept?: (ws: Websocket, request: IncomingMessage) => void;
 }
@@ -110,6 +112,7 @@ export interface WebsocketServer extends TestServer {
 export async function startWebsocketServer(options: WebsocketServerOptions = {}): Promise<WebsocketServer> {
   const queue = new AsyncQueue<Accepted>();
   const startOptions = {
+    ...options.start,
     ...(options.maxPayload === undefined ? {} : { maxPayload: options.maxPayload }),
     ...(options.deflate === undefined ? {} : { deflate: options.deflate }),
   };
