@@ -26,5 +26,4 @@ const server = await serve(
   { port: Number(process.env.PORT ?? 8080) },
 );
 
-const { port } = server.address() as { port: number };
-console.log(`demo on http://127.0.0.1:${port}/ (open it in a browser)`);
+console.log(`demo on ${server.url} (open it in a browser)`);

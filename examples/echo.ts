@@ -13,5 +13,4 @@ const server = await serve(
   { port: Number(process.env.PORT ?? 8080) },
 );
 
-const { port } = server.address() as { port: number };
-console.log(`echo server on ws://127.0.0.1:${port}/`);
+console.log(`echo server on ws://127.0.0.1:${server.port}/`);

@@ -30,5 +30,4 @@ const server = await serve(
   { port: Number(process.env.PORT ?? 8080) },
 );
 
-const { port } = server.address() as { port: number };
-console.log(`shouting server on ws://127.0.0.1:${port}/`);
+console.log(`shouting server on ws://127.0.0.1:${server.port}/`);

@@ -33,5 +33,4 @@ const server = await serve(
   { port: Number(process.env.PORT ?? 8080) },
 );
 
-const { port } = server.address() as { port: number };
-console.log(`subprotocol server on ws://127.0.0.1:${port}/ (speaks ${supported.join(', ')})`);
+console.log(`subprotocol server on ws://127.0.0.1:${server.port}/ (speaks ${supported.join(', ')})`);

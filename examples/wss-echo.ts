@@ -24,5 +24,4 @@ const server = await serve(
   },
 );
 
-const { port } = server.address() as { port: number };
-console.log(`wss echo server on wss://127.0.0.1:${port}/`);
+console.log(`wss echo server on wss://127.0.0.1:${server.port}/`);

@@ -45,7 +45,10 @@ const RESERVED_HEADERS = new Set([
 /** HTTP statuses that redirect to the Location header (RFC 9110 §15.4). */
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
-/** The URL to connect to: ws: or wss:, without a fragment (RFC 6455 §3: fragments MUST NOT be used). */
+/**
+ * The URL to connect to: ws: or wss:, without a fragment (RFC 6455 §3: fragments MUST NOT be
+ * used). http: and https: are read as ws: and wss:, as WHATWG WebSocket and `ws` do.
+ */
 export function parseUrl(url: string | URL): URL {
   let parsed: URL;
   try {
@@ -53,8 +56,11 @@ export function parseUrl(url: string | URL): URL {
   } catch {
     throw new ConnectError('ERR_WS_INVALID_URL', `invalid url ${JSON.stringify(String(url))}`);
   }
+  // All four are "special" schemes, so URL lets one become another; an explicit port stays.
+  if (parsed.protocol === 'http:') parsed.protocol = 'ws:';
+  else if (parsed.protocol === 'https:') parsed.protocol = 'wss:';
   if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
-    throw new ConnectError('ERR_WS_INVALID_URL', `url scheme must be ws: or wss:, got ${parsed.protocol}`);
+    throw new ConnectError('ERR_WS_INVALID_URL', `url scheme must be ws:, wss:, http: or https:, got ${parsed.protocol}`);
   }
   if (parsed.hash !== '' || parsed.href.endsWith('#')) {
     throw new ConnectError('ERR_WS_INVALID_URL', 'websocket url must not have a fragment');
@@ -124,43 +130,40 @@ export function checkServerHandshake(
   deflate: DeflateOptions | null = null,
 ): ServerHandshake {
   const status = response.statusCode ?? 0;
-  if (status !== 101) {
-    const text = response.statusMessage ? `${status} ${response.statusMessage}` : String(status);
-    throw refusal('ERR_WS_UNEXPECTED_STATUS', status, `server answered ${text} instead of 101 switching protocols`);
-  }
+  if (status !== 101) throw unexpectedStatus(response);
   const upgrade = header(response, 'upgrade');
   // §4.1 item 2: exactly "websocket", in any case.
   if (upgrade === undefined || trimOws(upgrade).toLowerCase() !== 'websocket') {
     const got = upgrade === undefined ? 'no upgrade header' : `upgrade: ${upgrade}`;
-    throw refusal('ERR_WS_MISSING_HEADER', status, `101 response without "upgrade: websocket" (${got})`);
+    throw answerRefused('ERR_WS_MISSING_HEADER', response, `101 response without "upgrade: websocket" (${got})`);
   }
   const connection = header(response, 'connection');
   // §4.1 item 3: a list containing the token "upgrade".
   if (connection === undefined || !listHas(connection, 'upgrade')) {
     const got = connection === undefined ? 'no connection header' : `connection: ${connection}`;
-    throw refusal('ERR_WS_MISSING_HEADER', status, `101 response without "connection: upgrade" (${got})`);
+    throw answerRefused('ERR_WS_MISSING_HEADER', response, `101 response without "connection: upgrade" (${got})`);
   }
   const accept = header(response, 'sec-websocket-accept');
   if (accept === undefined) {
-    throw refusal('ERR_WS_MISSING_HEADER', status, '101 response without sec-websocket-accept');
+    throw answerRefused('ERR_WS_MISSING_HEADER', response, '101 response without sec-websocket-accept');
   }
   // §4.1 item 4: the accept must be the hash of the key we sent, so a server (or a cache) that
   // does not speak WebSocket cannot be mistaken for one.
   if (trimOws(accept) !== acceptKey(key)) {
     const message = `sec-websocket-accept ${JSON.stringify(accept)} does not match the key sent`;
-    throw refusal('ERR_WS_BAD_ACCEPT', status, message);
+    throw answerRefused('ERR_WS_BAD_ACCEPT', response, message);
   }
   // §4.1 item 5: the server may only use an extension we offered, on terms we can accept.
   const extensions = header(response, 'sec-websocket-extensions');
   let agreed: DeflateParams | null = null;
   if (extensions !== undefined && trimOws(extensions) !== '') {
     if (deflate === null) {
-      throw refusal('ERR_WS_BAD_EXTENSION', status, `server uses extensions that were not offered: ${extensions}`);
+      throw answerRefused('ERR_WS_BAD_EXTENSION', response, `server uses extensions that were not offered: ${extensions}`);
     }
     try {
       agreed = acceptDeflateAnswer(extensions, deflate);
     } catch (error) {
-      throw refusal('ERR_WS_BAD_EXTENSION', status, `bad sec-websocket-extensions answer: ${(error as Error).message}`);
+      throw answerRefused('ERR_WS_BAD_EXTENSION', response, `bad sec-websocket-extensions answer: ${(error as Error).message}`);
     }
   }
   // §4.1 item 6: the subprotocol, if any, must be one we offered. None at all is allowed.
@@ -169,10 +172,32 @@ export function checkServerHandshake(
   const protocol = trimOws(chosen);
   if (!protocols.includes(protocol)) {
     const offered = protocols.length === 0 ? 'none was offered' : `offered ${protocols.join(', ')}`;
-    throw refusal('ERR_WS_BAD_PROTOCOL', status, `server chose subprotocol ${JSON.stringify(chosen)} but ${offered}`);
+    throw answerRefused('ERR_WS_BAD_PROTOCOL', response, `server chose subprotocol ${JSON.stringify(chosen)} but ${offered}`);
   }
   return { protocol, deflate: agreed };
 }
+
+/**
+ * The error for an answer other than 101 (RFC 6455 §4.1: "the client MUST... fail the WebSocket
+ * connection"), with the server's status, headers and `body` (at most MAX_REFUSAL_BODY of it, as
+ * read by the caller). The message quotes the body's start, so a log line says why.
+ */
+export function unexpectedStatus(response: HandshakeResponse, body?: string): ConnectError {
+  const status = response.statusCode ?? 0;
+  const text = response.statusMessage ? `${status} ${response.statusMessage}` : String(status);
+  const excerpt = body === undefined ? '' : body.trim().slice(0, MESSAGE_EXCERPT);
+  // JSON quoting keeps the server's newlines and control characters out of the log line.
+  const said = excerpt === '' ? '' : `: ${JSON.stringify(excerpt)}`;
+  const message = `server answered ${text} instead of 101 switching protocols${said}`;
+  return new ConnectError('ERR_WS_UNEXPECTED_STATUS', message, {
+    status,
+    headers: response.headers,
+    ...(body === undefined ? {} : { body }),
+  });
+}
+
+/** How much of a refusal's body its error message quotes, in UTF-16 units. */
+const MESSAGE_EXCERPT = 200;
 
 /** True for a status that names its target in Location (301, 302, 303, 307, 308). */
 export function isRedirect(status: number | undefined): boolean {
@@ -211,6 +236,11 @@ export function redirectTarget(from: URL, status: number, location: string, foll
 
 function refusal(code: ConnectErrorCode, status: number, message: string): ConnectError {
   return new ConnectError(code, message, { status });
+}
+
+/** A 101 we must refuse: the error carries its status and headers. */
+function answerRefused(code: ConnectErrorCode, response: HandshakeResponse, message: string): ConnectError {
+  return new ConnectError(code, message, { status: response.statusCode ?? 0, headers: response.headers });
 }
 
 /** A header's value; repeats (which Node joins or gives as an array) come out comma-joined. */

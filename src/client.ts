@@ -9,6 +9,7 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import {
   checkProtocols,
@@ -18,9 +19,10 @@ import {
   parseUrl,
   redirectTarget,
   requestHeaders,
+  unexpectedStatus,
   type ServerHandshake,
 } from './client-handshake.js';
-import { ConnectError } from './errors.js';
+import { ConnectError, MAX_REFUSAL_BODY } from './errors.js';
 import { checkLimits, type DeflateSettings } from './start.js';
 import { Websocket, type WebsocketLimits } from './websocket.js';
 
@@ -53,8 +55,9 @@ export const DEFAULT_MAX_REDIRECTS = 5;
 const MAX_TIMER = 2 ** 31 - 1;
 
 /**
- * Opens a WebSocket to a ws: or wss: URL (RFC 6455 §4.1). Resolves once the server's 101 has
- * been checked; rejects with a ConnectError (see its `code`) when the handshake fails, with a
+ * Opens a WebSocket to a ws: or wss: URL (RFC 6455 §4.1; http: and https: mean the same).
+ * Resolves once the server's 101 has been checked; rejects with a ConnectError (see its `code`;
+ * a refusal carries the server's status, headers and body) when the handshake fails, with a
  * TypeError or RangeError for invalid options.
  */
 export async function connect(url: string | URL, options: ConnectOptions = {}): Promise<Websocket> {
@@ -76,6 +79,8 @@ export async function connect(url: string | URL, options: ConnectOptions = {}): 
     let current: ClientRequest | null = null;
     let settled = false;
     let timer: NodeJS.Timeout | null = null;
+    /** Ends the reading of a refusal's body with what has come so far. */
+    let cutShort: (() => void) | null = null;
 
     const cleanup = (): void => {
       settled = true;
@@ -122,18 +127,31 @@ export async function connect(url: string | URL, options: ConnectOptions = {}): 
         if (settled || req !== current) return;
         const status = response.statusCode;
         const location = response.headers.location;
-        req.destroy(); // the body is of no use: this connection ends here either way
-        try {
-          if (isRedirect(status) && location !== undefined) {
+        if (isRedirect(status) && location !== undefined) {
+          req.destroy(); // the body is of no use: this connection ends here either way
+          try {
             const next = redirectTarget(target, status!, location, followed, limit);
             attempt(next, followed + 1, next.host === target.host ? extra : forAnotherHost(extra));
-            return;
+          } catch (error) {
+            fail(error);
           }
-          checkServerHandshake(response, key, protocols); // throws: the status is not 101
-          throw new ConnectError('ERR_WS_UNEXPECTED_STATUS', 'server answered 101 without upgrading', { status: 101 });
-        } catch (error) {
-          fail(error);
+          return;
         }
+        if (status === 101) {
+          req.destroy();
+          try {
+            checkServerHandshake(response, key, protocols); // throws: a 101 without the upgrade's headers
+            throw new ConnectError('ERR_WS_UNEXPECTED_STATUS', 'server answered 101 without upgrading', { status });
+          } catch (error) {
+            return fail(error);
+          }
+        }
+        // A refusal: its body says why. Read the start of it, then hang up (the timer still runs).
+        cutShort = readBody(response, (body) => {
+          cutShort = null;
+          req.destroy();
+          fail(unexpectedStatus(response, body));
+        });
       });
       req.on('error', (error: Error) => {
         if (req !== current) return;
@@ -145,12 +163,45 @@ export async function connect(url: string | URL, options: ConnectOptions = {}): 
 
     if (timeout <= MAX_TIMER) {
       timer = setTimeout(() => {
+        // A refusal whose body is still trickling in: the status is the answer, with the body so far.
+        if (cutShort !== null) return cutShort();
         fail(new ConnectError('ERR_WS_HANDSHAKE_TIMEOUT', `no websocket handshake within ${timeout} ms`));
       }, timeout);
     }
     signal?.addEventListener('abort', onAbort, { once: true });
     attempt(first, 0, { ...headers });
   });
+}
+
+/**
+ * Reads at most MAX_REFUSAL_BODY bytes of `response`'s body as UTF-8 and calls `done` once, at
+ * its end, at the limit, or when the returned function is called (with what came so far).
+ */
+function readBody(response: IncomingMessage, done: (body: string) => void): () => void {
+  const decoder = new StringDecoder('utf8');
+  let body = '';
+  let size = 0;
+  let finished = false;
+  const finish = (complete: boolean): void => {
+    if (finished) return;
+    finished = true;
+    response.off('data', onData);
+    // A cut body may end inside a character: only a complete one gets the decoder's last bytes.
+    if (complete) body += decoder.end();
+    done(body);
+  };
+  const onData = (chunk: Buffer): void => {
+    const room = MAX_REFUSAL_BODY - size;
+    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    size += part.length;
+    body += decoder.write(part);
+    if (size >= MAX_REFUSAL_BODY) finish(false);
+  };
+  response.on('data', onData);
+  response.once('end', () => finish(true));
+  response.once('close', () => finish(false)); // the server hung up in the middle
+  response.on('error', () => {});
+  return () => finish(false);
 }
 
 /** Sends the handshake request; `tls` applies to wss: only. */

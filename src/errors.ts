@@ -65,18 +65,41 @@ export type ConnectErrorCode =
   | 'ERR_WS_HANDSHAKE_TIMEOUT'
   | 'ERR_WS_ABORTED';
 
+/** Header names in lowercase, as node:http gives them; repeated ones as an array. */
+export type ConnectErrorHeaders = Readonly<Record<string, string | readonly string[] | undefined>>;
+
+/** What a ConnectError knows beyond its code and message. */
+export interface ConnectErrorDetails {
+  status?: number;
+  headers?: ConnectErrorHeaders;
+  body?: string;
+  cause?: unknown;
+}
+
 /**
  * A client's opening handshake failed: the server answered something other than a valid 101
  * (its fault, or a redirect we were told not to follow), the connection failed, or we gave up.
- * `status` is the HTTP status the server answered with, when it answered.
+ * `status` and `headers` are the server's answer, when it answered; `body` is the start of the
+ * body of a refusal (a status other than 101), so a 400 comes with the server's explanation.
  */
 export class ConnectError extends Error {
   override readonly name = 'ConnectError';
   readonly code: ConnectErrorCode;
   readonly status: number | undefined;
-  constructor(code: ConnectErrorCode, message: string, options: { status?: number; cause?: unknown } = {}) {
-    super(message, 'cause' in options ? { cause: options.cause } : undefined);
+  readonly headers: ConnectErrorHeaders | undefined;
+  /**
+   * The first 64 KiB (MAX_REFUSAL_BODY) of a refusal's body, decoded as UTF-8 ('' for an empty
+   * body); undefined unless the server answered with a status other than 101.
+   */
+  readonly body: string | undefined;
+  constructor(code: ConnectErrorCode, message: string, details: ConnectErrorDetails = {}) {
+    super(message, 'cause' in details ? { cause: details.cause } : undefined);
     this.code = code;
-    this.status = options.status;
+    this.status = details.status;
+    this.headers = details.headers;
+    this.body = details.body;
   }
 }
+
+/** How much of a refusal's body a ConnectError keeps (64 KiB); the rest is not read. */
+export const MAX_REFUSAL_BODY = 64 * 1024;

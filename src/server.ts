@@ -3,8 +3,11 @@
 // application already has; shutdown() stops either kind gracefully. Plain responses are written
 // as HTTP; a 101 from start() completes the WebSocket upgrade.
 
+import type { EventEmitter } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer, type ServerOptions as TlsOptions } from 'node:https';
+import type { Http2SecureServer, Http2Server } from 'node:http2';
+import { createServer as createHttpsServer, type Server as HttpsServer, type ServerOptions as TlsOptions } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Readable, pipeline } from 'node:stream';
 import { WebsocketError } from './errors.js';
@@ -19,7 +22,7 @@ type ErrorListener = (error: unknown, request: IncomingMessage) => void;
 export type Handler = (request: IncomingMessage) => Response | Promise<Response>;
 
 export interface ServeOptions {
-  /** Default 8080; 0 picks a free port (read it from `server.address()`). */
+  /** Default 8080; 0 picks a free port (read it from the server's `port`). */
   port?: number;
   /** Default '127.0.0.1': listen on other interfaces only when asked to. */
   host?: string;
@@ -39,10 +42,34 @@ export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 export interface AttachOptions {
   /** As for serve(). */
   onError?: ErrorListener;
+  /**
+   * Which upgrade requests are prise's (default: all of them). The others are left untouched
+   * for the server's other 'upgrade' listeners (a `ws` noServer endpoint, Socket.IO, Vite); when
+   * there are none, prise answers them with a 404 rather than let the client hang.
+   */
+  filter?: (request: IncomingMessage) => boolean;
+}
+
+/**
+ * A server attach() takes: node:http's and node:https's, and so Express 5's `app.listen()`,
+ * Fastify 5's `fastify.server` and the `ServerType` of `@hono/node-server`'s `serve()`. HTTP/2
+ * servers emit 'upgrade' only for HTTP/1.1 clients (`allowHTTP1`).
+ */
+export type AttachableServer = Server | HttpsServer | Http2Server | Http2SecureServer;
+
+/** The server serve() started, with where it listens. */
+export interface ListeningServer extends Server {
+  /** The port it listens on (the one picked, for `port: 0`). */
+  readonly port: number;
+  /**
+   * Its address as an http: or https: URL with a trailing slash, e.g. 'http://127.0.0.1:8080/'
+   * (an unspecified host, 0.0.0.0 or ::, reads as loopback). connect() takes it as it is.
+   */
+  readonly url: string;
 }
 
 /** Starts an HTTP (or HTTPS) server running `handler`; resolves once it is listening. */
-export async function serve(handler: Handler, options: ServeOptions = {}): Promise<Server> {
+export async function serve(handler: Handler, options: ServeOptions = {}): Promise<ListeningServer> {
   const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
   // Node's own header timer covers both a client that trickles its request and one that sends
   // nothing at all; it is checked every connectionsCheckingInterval.
@@ -65,21 +92,74 @@ export async function serve(handler: Handler, options: ServeOptions = {}): Promi
       resolve();
     });
   });
-  return server;
+  return withAddress(server, options.tls === undefined ? 'http:' : 'https:');
+}
+
+function withAddress(server: Server, scheme: 'http:' | 'https:'): ListeningServer {
+  const { address, family, port } = server.address() as AddressInfo;
+  const host = address === '0.0.0.0' ? '127.0.0.1' : address === '::' ? '::1' : address;
+  const url = `${scheme}//${family === 'IPv6' || host.includes(':') ? `[${host}]` : host}:${port}/`;
+  return Object.defineProperties(server, {
+    port: { value: port, enumerable: true },
+    url: { value: url, enumerable: true },
+  }) as ListeningServer;
 }
 
 /**
- * Runs `handler` for the upgrade requests of an existing http(s) server; its plain requests stay
- * the application's. Returns a function that detaches the handler again.
+ * Runs `handler` for the upgrade requests of an existing http(s) server (those `filter` lets
+ * through, when there is one); its plain requests stay the application's. Returns a function that
+ * detaches the handler again.
  */
-export function attach(server: Server, handler: Handler, options: AttachOptions = {}): () => void {
+export function attach(server: AttachableServer, handler: Handler, options: AttachOptions = {}): () => void {
   const onError = options.onError ?? reportError;
+  const filter = options.filter;
+  if (filter !== undefined && typeof filter !== 'function') {
+    throw new TypeError(`attach(): filter must be a function, got ${typeof filter}`);
+  }
+  const emitter: EventEmitter = server;
   const tracker = trackerOf(server);
   const listener = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (filter !== undefined && !claims(filter, request, onError)) return unclaimed(emitter, listener, request, socket, head);
+    claimed.add(request);
     void answerUpgradeRequest(handler, request, socket, head, onError, tracker);
   };
-  server.on('upgrade', listener);
-  return () => server.off('upgrade', listener);
+  ownListeners.add(listener);
+  emitter.on('upgrade', listener);
+  return () => void emitter.off('upgrade', listener);
+}
+
+/** attach()'s 'upgrade' listeners, told apart from other libraries'. */
+const ownListeners = new WeakSet<object>();
+/** Upgrade requests one of attach()'s listeners took. */
+const claimed = new WeakSet<IncomingMessage>();
+
+/** Whether `filter` takes the request; one that throws is reported and takes nothing. */
+function claims(filter: (request: IncomingMessage) => boolean, request: IncomingMessage, onError: ErrorListener): boolean {
+  try {
+    return filter(request) === true;
+  } catch (error) {
+    onError(error, request);
+    return false;
+  }
+}
+
+const NOT_FOUND: Response = {
+  status: 404,
+  headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+  body: 'no websocket endpoint here\n',
+};
+
+/**
+ * A request this listener's filter refused. Another library's listener may want it: leave it
+ * alone. If every 'upgrade' listener is one of ours, the last one answers 404 unless another
+ * took it (listeners run in order, synchronously), since nobody else ever would.
+ */
+function unclaimed(emitter: EventEmitter, listener: object, request: IncomingMessage, socket: Duplex, head: Buffer): void {
+  const listeners = emitter.listeners('upgrade');
+  if (listeners.some((other) => !ownListeners.has(other))) return;
+  if (listeners[listeners.length - 1] !== listener || claimed.has(request)) return;
+  socket.on('error', ignore);
+  answerUpgrade(request, socket, head, NOT_FOUND);
 }
 
 async function answerUpgradeRequest(
@@ -148,9 +228,9 @@ interface Tracker {
   shuttingDown: boolean;
 }
 
-const trackers = new WeakMap<Server, Tracker>();
+const trackers = new WeakMap<object, Tracker>();
 
-function trackerOf(server: Server): Tracker {
+function trackerOf(server: object): Tracker {
   let tracker = trackers.get(server);
   if (tracker === undefined) trackers.set(server, (tracker = { websockets: new Set(), answering: new Set(), shuttingDown: false }));
   return tracker;

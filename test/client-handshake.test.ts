@@ -11,6 +11,7 @@ import {
   parseUrl,
   redirectTarget,
   requestHeaders,
+  unexpectedStatus,
   type HandshakeResponse,
 } from '../src/client-handshake.js';
 import { ConnectError } from '../src/errors.js';
@@ -70,6 +71,7 @@ test('a missing or wrong upgrade header', () => {
   let error = rejects(() => checkServerHandshake(response({ upgrade: undefined }), KEY, []), 'ERR_WS_MISSING_HEADER');
   assert.match(error.message, 'no upgrade header');
   assert.is(error.status, 101);
+  assert.is(error.headers?.['sec-websocket-accept'], response({}).headers['sec-websocket-accept'], 'the 101 headers come along');
   error = rejects(() => checkServerHandshake(response({ upgrade: 'h2c' }), KEY, []), 'ERR_WS_MISSING_HEADER');
   assert.match(error.message, 'upgrade: h2c');
   // A list is not "websocket" (§4.1 item 2 asks for that exact value).
@@ -192,9 +194,34 @@ test('parseUrl takes ws: and wss: without a fragment', () => {
   assert.is(parseUrl('ws://127.0.0.1:8080/chat?room=1').href, 'ws://127.0.0.1:8080/chat?room=1');
   assert.is(parseUrl(new URL('wss://example.com')).href, 'wss://example.com/');
   assert.is(parseUrl('WS://[::1]:9/').hostname, '[::1]');
-  for (const url of ['http://example.com/', 'ftp://x/', 'example.com', '', 'ws://x/#frag', 'ws://x/#']) {
+  for (const url of ['file:///x', 'ftp://x/', 'example.com', '', 'ws://x/#frag', 'ws://x/#', 'http://x/#frag']) {
     rejects(() => parseUrl(url), 'ERR_WS_INVALID_URL');
   }
+});
+
+test('parseUrl reads http: as ws: and https: as wss:, keeping an explicit port', () => {
+  assert.is(parseUrl('http://127.0.0.1:8080/chat?room=1').href, 'ws://127.0.0.1:8080/chat?room=1');
+  assert.is(parseUrl(new URL('https://example.com/')).href, 'wss://example.com/');
+  assert.is(parseUrl('HTTPS://example.com:8443').href, 'wss://example.com:8443/');
+  assert.is(parseUrl('http://example.com:443/').port, '443');
+  assert.is(parseUrl('https://[::1]/').href, 'wss://[::1]/');
+});
+
+test('unexpectedStatus carries the status, the headers and the body, and quotes the body', () => {
+  const headers = { 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] };
+  const error = unexpectedStatus({ statusCode: 400, statusMessage: 'Bad Request', headers }, 'offer chat.v2\nor else\n');
+  assert.is(error.code, 'ERR_WS_UNEXPECTED_STATUS');
+  assert.is(error.status, 400);
+  assert.equal(error.headers, headers);
+  assert.is(error.body, 'offer chat.v2\nor else\n');
+  // The body's start, JSON-quoted: the server's newlines stay out of the log line.
+  assert.is(error.message, 'server answered 400 Bad Request instead of 101 switching protocols: "offer chat.v2\\nor else"');
+  const long = unexpectedStatus({ statusCode: 503, headers: {} }, 'x'.repeat(10_000));
+  assert.ok(long.message.length < 300, 'a long body is quoted in part');
+  assert.is(long.body?.length, 10_000);
+  const empty = unexpectedStatus({ statusCode: 404, headers: {} }, '');
+  assert.is(empty.message, 'server answered 404 instead of 101 switching protocols');
+  assert.is(empty.body, '');
 });
 
 test('isRedirect: the statuses with a Location to follow', () => {

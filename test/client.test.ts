@@ -8,13 +8,13 @@ import { createServer as createNetServer } from 'node:net';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WebSocketServer, type WebSocket as WsSocket } from 'ws';
-import { ConnectError, connect, start, type ConnectErrorCode, type Websocket } from 'prise-ws';
+import { ConnectError, connect, serve, start, type ConnectErrorCode, type Websocket } from 'prise-ws';
 import { withTimeout } from './helpers/deadline.js';
 import { pattern } from './helpers/hex.js';
 import { inbox } from './helpers/inbox.js';
 import { frame } from './helpers/raw-client.js';
 import { startRawServer, switching, type RawServer } from './helpers/raw-server.js';
-import { AsyncQueue, startServer, startWebsocketServer, withServer, type TestServer } from './helpers/server.js';
+import { AsyncQueue, startServer, startWebsocketServer, track, withServer, type TestServer } from './helpers/server.js';
 
 const DEADLINE = 10_000;
 /** Lengths on each side of the frame-length encodings (7-bit, 16-bit, 64-bit), and 1 MiB. */
@@ -99,6 +99,26 @@ test('echoes text and binary of every length class through our server', async ()
     ws.close();
     assert.is((await ws.closeInfo).wasClean, true);
   }, DEADLINE);
+});
+
+test('takes http: URLs as ws:, such as the url of the server serve() started (IPv4 and IPv6)', async () => {
+  const echo = (request: Parameters<typeof start>[0]) => {
+    const { response, websocket } = start(request, null);
+    void websocket.then((ws) => ws.pipe(ws));
+    return response;
+  };
+  for (const host of ['127.0.0.1', '::1']) {
+    const listening = await serve(echo, { port: 0, host });
+    await withServer(track(listening), async () => {
+      const bracketed = host.includes(':') ? `[${host}]` : host;
+      assert.is(listening.url, `http://${bracketed}:${listening.port}/`);
+      const ws = await connect(new URL('/echo?x=1', listening.url));
+      ws.write('over http:');
+      assert.is(await inbox(ws).next(), 'over http:');
+      ws.close();
+      assert.is((await ws.closeInfo).code, 1000);
+    }, DEADLINE);
+  }
 });
 
 test('offers subprotocols in order and takes the one the server chose', async () => {
@@ -317,11 +337,49 @@ failures('a status other than 101 rejects with the status', async () => {
   );
 });
 
-failures('a refusal from our own server (a 400 for an unknown subprotocol) rejects with its status', async () => {
-  await withServer(startServer(() => ({ status: 400, body: 'offer chat.v2\n' })), async (server) => {
+failures('a refusal from our own server (a 400 for an unknown subprotocol) rejects with its status, headers and body', async () => {
+  const refuse = () => ({ status: 400, headers: { 'X-Reason': 'subprotocol' }, body: 'offer chat.v2\n' });
+  await withServer(startServer(refuse), async (server) => {
     const error = await rejectsWith(connect(`ws://127.0.0.1:${server.port}/`, { protocols: ['x'] }), 'ERR_WS_UNEXPECTED_STATUS');
     assert.is(error.status, 400);
+    assert.is(error.headers?.['x-reason'], 'subprotocol');
+    assert.is(error.body, 'offer chat.v2\n');
+    assert.match(error.message, '400 Bad Request instead of 101 switching protocols: "offer chat.v2"');
   }, DEADLINE);
+});
+
+failures('the body of a refusal is kept up to 64 KiB, never cut inside a character, and the rest is not read', async () => {
+  // 40,000 four-byte characters (160,000 bytes): the 64 KiB cut falls inside one of them.
+  const body = '😀'.repeat(40_000);
+  const answer = `HTTP/1.1 403 Forbidden\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  await withRawServer(startRawServer((_request, socket) => socket.end(answer)), async (server) => {
+    const error = await rejectsWith(connect(`ws://127.0.0.1:${server.port}/`), 'ERR_WS_UNEXPECTED_STATUS');
+    assert.is(error.status, 403);
+    assert.is(error.body, '😀'.repeat(16_384), 'the first 65,536 bytes, whole characters');
+    await server.closedConnections(1);
+  });
+});
+
+failures('a refusal whose body never ends: the handshake timeout cuts it short, the status stays the answer', async () => {
+  const answer = 'HTTP/1.1 503 Service Unavailable\r\nContent-Length: 1000\r\n\r\nback soon';
+  await withRawServer(startRawServer((_request, socket) => socket.write(answer)), async (server) => {
+    const error = await rejectsWith(connect(`ws://127.0.0.1:${server.port}/`, { handshakeTimeout: 200 }), 'ERR_WS_UNEXPECTED_STATUS');
+    assert.is(error.status, 503);
+    assert.is(error.body, 'back soon');
+    await server.closedConnections(1);
+  });
+});
+
+failures('a refusal without a body has body \'\'; a connection failure has neither status, headers nor body', async () => {
+  await withRawServer(startRawServer((_request, socket) => socket.end('HTTP/1.1 426 Upgrade Required\r\nContent-Length: 0\r\n\r\n')), async (server) => {
+    const error = await rejectsWith(connect(`ws://127.0.0.1:${server.port}/`), 'ERR_WS_UNEXPECTED_STATUS');
+    assert.is(error.body, '');
+    assert.is(error.headers?.['content-length'], '0');
+  });
+  await withRawServer(startRawServer((_request, socket) => socket.end()), async (server) => {
+    const error = await rejectsWith(connect(`ws://127.0.0.1:${server.port}/`), 'ERR_WS_CONNECTION_FAILED');
+    assert.equal([error.status, error.headers, error.body], [undefined, undefined, undefined]);
+  });
 });
 
 /** A raw server answering `answer(request)`; connect must fail with `code` and close the connection. */
@@ -486,7 +544,7 @@ failures('followRedirects: to another host, with an http: location, without cred
 });
 
 failures('invalid urls and options reject before connecting', async () => {
-  await rejectsWith(connect('http://127.0.0.1/'), 'ERR_WS_INVALID_URL');
+  await rejectsWith(connect('ftp://127.0.0.1/'), 'ERR_WS_INVALID_URL');
   await rejectsWith(connect('not a url'), 'ERR_WS_INVALID_URL');
   await rejectsWith(connect('ws://127.0.0.1/#fragment'), 'ERR_WS_INVALID_URL');
   const url = 'ws://127.0.0.1:1/';

@@ -196,4 +196,29 @@ examplesSuite('wss-echo: serves wss:// with the given key and certificate', asyn
   }
 });
 
+for (const framework of ['express', 'fastify', 'hono']) {
+  examplesSuite(`${framework}: the framework's route and a prise websocket on one port`, async () => {
+    const app = await run(framework);
+    try {
+      const text = await deadline(fetch(app.url).then((response) => response.text()), 'plain response');
+      assert.is(text, `hello from ${framework}\n`);
+      const live = app.url.replace('http://', 'ws://') + 'live';
+      const { replies, closeCode } = await exchange(live, [], ['hi', Buffer.from([7])], 2);
+      assert.equal(replies, [
+        { data: 'hi', binary: false },
+        { data: Buffer.from([7]), binary: true },
+      ]);
+      assert.is(closeCode, 1000);
+      // Upgrades for other paths are not prise's: with nobody else listening, a 404.
+      const other = new WebSocket(app.url.replace('http://', 'ws://') + 'other');
+      other.on('error', () => {});
+      const [, response] = await deadline(once(other, 'unexpected-response'), 'refusal');
+      assert.is((response as { statusCode: number }).statusCode, 404);
+      (response as { destroy(): void }).destroy();
+    } finally {
+      stop(app);
+    }
+  });
+}
+
 examplesSuite.run();
