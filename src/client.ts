@@ -23,7 +23,7 @@ import {
   type ServerHandshake,
 } from './client-handshake.js';
 import { ConnectError, MAX_REFUSAL_BODY } from './errors.js';
-import { checkLimits, type DeflateSettings } from './start.js';
+import { checkDeflateSettings, checkLimits, type DeflateSettings } from './start.js';
 import { Websocket, type WebsocketLimits } from './websocket.js';
 
 /** The handshake's options, and the Websocket's limits (maxPayload, closeTimeout...) passed on. */
@@ -63,11 +63,11 @@ const MAX_TIMER = 2 ** 31 - 1;
 export async function connect(url: string | URL, options: ConnectOptions = {}): Promise<Websocket> {
   // The handshake's options; the rest are the Websocket's limits, passed on as they are.
   const { protocols: offered, headers, origin, signal, handshakeTimeout, tls, followRedirects, deflate, ...limits } = options;
-  const compression: DeflateSettings | null = deflate === undefined || deflate === false ? null : deflate === true ? {} : deflate;
   const first = parseUrl(url);
   const protocols = [...(offered ?? [])];
   checkProtocols(protocols);
   checkLimits(limits);
+  const compression: DeflateSettings | null = checkDeflateSettings(deflate);
   const timeout = handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
   if (typeof timeout !== 'number' || !(timeout > 0)) {
     throw new RangeError(`handshakeTimeout must be a positive number of ms, got ${timeout}`);

@@ -27,6 +27,23 @@ export interface CompressionOptions {
 }
 
 export const DEFAULT_THRESHOLD = 1024;
+
+/**
+ * Throws a RangeError naming the first option zlib could not use (zlib refuses them only once a
+ * stream exists, that is mid-connection). `threshold` may be Infinity: never compress.
+ */
+export function checkCompressionOptions(options: CompressionOptions): void {
+  const { threshold, level, memLevel } = options;
+  if (threshold !== undefined && !((Number.isSafeInteger(threshold) && threshold >= 0) || threshold === Infinity)) {
+    throw new RangeError(`deflate.threshold must be a non-negative integer (or Infinity), got ${String(threshold)}`);
+  }
+  if (level !== undefined && !(Number.isInteger(level) && level >= -1 && level <= 9)) {
+    throw new RangeError(`deflate.level must be an integer from 0 to 9 (or -1, zlib's default), got ${String(level)}`);
+  }
+  if (memLevel !== undefined && !(Number.isInteger(memLevel) && memLevel >= 1 && memLevel <= 9)) {
+    throw new RangeError(`deflate.memLevel must be an integer from 1 to 9, got ${String(memLevel)}`);
+  }
+}
 /** How many zlib jobs run (and hold buffers) at once, across all connections. */
 export const ZLIB_CONCURRENCY = 8;
 
@@ -103,15 +120,17 @@ export class MessageDeflate {
   constructor(params: DeflateParams, role: Role, options: CompressionOptions = {}) {
     this.threshold = options.threshold ?? DEFAULT_THRESHOLD;
     const ours = role === 'server' ? 'server' : 'client';
-    const windowBits = ours === 'server' ? params.serverMaxWindowBits : params.clientMaxWindowBits;
+    // zlib's raw deflate has no 8-bit window and takes 9, which still never reaches back more
+    // than 250 bytes (see negotiateDeflate): an 8-bit agreement is kept.
+    const windowBits = Math.max(9, ours === 'server' ? params.serverMaxWindowBits : params.clientMaxWindowBits);
     const level = options.level ?? constants.Z_DEFAULT_COMPRESSION;
     const memLevel = options.memLevel ?? 8;
     this.#keepDeflate = !(ours === 'server' ? params.serverNoContextTakeover : params.clientNoContextTakeover);
     this.#keepInflate = !(ours === 'server' ? params.clientNoContextTakeover : params.serverNoContextTakeover);
     this.#deflateKey = `deflate ${windowBits} ${level} ${memLevel}`;
     this.#createDeflate = () => quiet(createDeflateRaw({ windowBits, level, memLevel }));
-    // Inflate with the peer's agreed window: less memory than 15 bits when it is smaller. A peer
-    // told 8 bits may use 9 (zlib does), so 9 is the least.
+    // Inflate with the peer's agreed window: less memory than 15 bits when it is smaller. 9 is
+    // the least, so a zlib peer's 9-bit stream for an 8-bit agreement is read whatever it holds.
     const peerBits = Math.max(9, ours === 'server' ? params.clientMaxWindowBits : params.serverMaxWindowBits);
     this.#inflateKey = `inflate ${peerBits}`;
     this.#createInflate = () => quiet(createInflateRaw({ windowBits: peerBits }));

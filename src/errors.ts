@@ -4,11 +4,12 @@
 import type { Response } from './response.js';
 
 /** Why an opening handshake was refused. */
-export type HandshakeErrorKind = 'invalid-request' | 'unsupported-version' | 'wrong-subprotocol';
+export type HandshakeErrorKind = 'invalid-request' | 'unsupported-version' | 'wrong-subprotocol' | 'forbidden-origin';
 
 /**
- * A refused opening handshake (the client's fault, or a subprotocol the client did not offer).
- * `response` is the ready-made 400 or 426 answer: return it from the handler as it is.
+ * A refused opening handshake (the client's fault, a subprotocol the client did not offer, or
+ * an Origin the server does not allow). `response` is the ready-made 400, 403 or 426 answer:
+ * return it from the handler as it is.
  */
 export class WebsocketError extends Error {
   override readonly name: string = 'WebsocketError';

@@ -27,7 +27,7 @@ export interface DeflateOptions {
   serverNoContextTakeover?: boolean;
   /** Ask that the client's compressor start afresh for each message (default true). */
   clientNoContextTakeover?: boolean;
-  /** Largest window the server compresses with, 9 to 15 (default 15). */
+  /** Largest window the server compresses with, 8 to 15 (default 15). */
   serverMaxWindowBits?: number;
   /** Largest window we ask the client to compress with, 8 to 15 (default 15). */
   clientMaxWindowBits?: number;
@@ -60,6 +60,21 @@ export function parseExtensions(header: string): ExtensionOffer[] {
 /**
  * The server's choice (RFC 7692 §5): the first permessage-deflate offer it can accept, with the
  * Sec-WebSocket-Extensions value to answer with; null declines (answer without the header).
+ *
+ * The parameter rules of RFC 7692 §7.1, server side:
+ * - an offer with an unknown, repeated or invalid parameter is declined (§7.1, "MUST decline");
+ * - server_no_context_takeover offered: the answer carries it (§7.1.1.1); we may add it unasked;
+ * - client_no_context_takeover: we may add it whether offered or not (§7.1.1.2);
+ * - server_max_window_bits=N offered: the answer carries it, with N or less (§7.1.2.1), even
+ *   for 15; unasked, we name our own window only when it is below 15;
+ * - client_max_window_bits absent: the answer "MUST NOT include" it (§7.1.2.2), so the client
+ *   keeps its 15 bits whatever our clientMaxWindowBits; present, with no value or with N: we
+ *   answer our limit (at most N) when it is below 15.
+ *
+ * 8 bits: zlib's raw deflate cannot set up an 8-bit window and uses 9 (Node turns 8 into 9 for
+ * DeflateRaw, as ws does). That is still an honest 8-bit window: zlib never matches farther
+ * back than the window less 262 bytes (MAX_DIST), 250 bytes for 9 bits, which an inflater with
+ * a 256-byte window reads. So we accept 8 and answer 8; the regression test checks the claim.
  */
 export function negotiateDeflate(
   offers: readonly ExtensionOffer[],
@@ -71,27 +86,51 @@ export function negotiateDeflate(
     if (offer.name !== DEFLATE) continue;
     const offered = readParams(offer, 'offer');
     if (offered === null) continue; // RFC 7692 §7.1: decline an offer with bad parameters
-    // zlib cannot compress with an 8-bit window (it would use 9), so such a demand is declined.
-    const serverBits = Math.min(offered.serverMaxWindowBits ?? 15, serverLimit);
-    if (serverBits < 9) continue;
+    const clientOffered = offered.clientMaxWindowBits;
     const params: DeflateParams = {
       serverNoContextTakeover: offered.serverNoContextTakeover || (options.serverNoContextTakeover ?? true),
       clientNoContextTakeover: offered.clientNoContextTakeover || (options.clientNoContextTakeover ?? true),
-      serverMaxWindowBits: serverBits,
-      // Only an offer that names client_max_window_bits lets us limit the client's window.
+      serverMaxWindowBits: Math.min(offered.serverMaxWindowBits ?? 15, serverLimit),
+      // A value in the offer is the client's promise to stay within it (§7.1.2.2).
       clientMaxWindowBits:
-        offered.clientMaxWindowBits === undefined ? 15 : Math.min(offered.clientMaxWindowBits === true ? 15 : offered.clientMaxWindowBits, clientLimit),
+        clientOffered === undefined ? 15 : Math.min(clientOffered === true ? 15 : clientOffered, clientLimit),
     };
     let header = DEFLATE;
     if (params.serverNoContextTakeover) header += '; server_no_context_takeover';
     if (params.clientNoContextTakeover) header += '; client_no_context_takeover';
-    if (params.serverMaxWindowBits < 15) header += `; server_max_window_bits=${params.serverMaxWindowBits}`;
-    if (offered.clientMaxWindowBits !== undefined && params.clientMaxWindowBits < 15) {
+    if (offered.serverMaxWindowBits !== undefined || params.serverMaxWindowBits < 15) {
+      header += `; server_max_window_bits=${params.serverMaxWindowBits}`;
+    }
+    if (clientOffered !== undefined && params.clientMaxWindowBits < 15) {
       header += `; client_max_window_bits=${params.clientMaxWindowBits}`;
     }
     return { params, header };
   }
   return null;
+}
+
+/**
+ * Throws for settings that are not booleans or windows of 8 to 15 bits, naming the option
+ * (RangeError for a number out of range, TypeError for a wrong type).
+ */
+export function checkDeflateOptions(options: DeflateOptions): void {
+  for (const name of ['serverNoContextTakeover', 'clientNoContextTakeover'] as const) {
+    const value = options[name];
+    if (value !== undefined && typeof value !== 'boolean') {
+      throw new TypeError(`deflate.${name} must be a boolean, got ${describe(value)}`);
+    }
+  }
+  for (const name of ['serverMaxWindowBits', 'clientMaxWindowBits'] as const) {
+    const value = options[name];
+    if (value !== undefined && !(Number.isInteger(value) && value >= 8 && value <= 15)) {
+      throw new RangeError(`deflate.${name} must be an integer from 8 to 15, got ${describe(value)}`);
+    }
+  }
+}
+
+/** A value as an error message shows it. */
+export function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
 
 /** The Sec-WebSocket-Extensions value a client offers. */
@@ -106,8 +145,16 @@ export function deflateOffer(options: DeflateOptions = {}): string {
 }
 
 /**
- * Checks the server's answer to our offer (RFC 7692 §7.1) and returns what was agreed, or null
- * if the server declined. Throws a TypeError describing an answer we must refuse.
+ * Checks the server's answer to our offer (made by deflateOffer(options)) and returns what was
+ * agreed, or null if the server declined. Throws a TypeError describing an answer we must
+ * refuse (RFC 7692 §7.1, client side: "MUST _Fail the WebSocket Connection_"):
+ * - an unknown, repeated or invalid parameter, or a second extension;
+ * - client_max_window_bits without a value, or above the value we offered (§7.1.2.2);
+ * - server_max_window_bits above the value we offered (§7.1.2.1); missing, it means 15 (a server
+ *   should name it when we offered it, but 15 is what we can take if we offered 15). Unasked,
+ *   any 8 to 15 is fine (the server may shrink its own window);
+ * - no server_no_context_takeover when we offered it (§7.1.1.1).
+ * Windows of 8 bits are accepted: see negotiateDeflate() for why zlib's 9 keeps within them.
  */
 export function acceptDeflateAnswer(header: string | undefined, options: DeflateOptions = {}): DeflateParams | null {
   if (header === undefined || trimOws(header) === '') return null;
@@ -119,6 +166,7 @@ export function acceptDeflateAnswer(header: string | undefined, options: Deflate
   if (answer === null) throw new TypeError(`invalid permessage-deflate answer: ${header}`);
   const clientBits = answer.clientMaxWindowBits;
   if (clientBits === true) throw new TypeError('client_max_window_bits in an answer needs a value');
+  // An answer without it says 15 bits: refused unless we allowed 15.
   if (options.serverMaxWindowBits !== undefined && (answer.serverMaxWindowBits ?? 15) > options.serverMaxWindowBits) {
     throw new TypeError('server_max_window_bits larger than offered');
   }
@@ -132,8 +180,8 @@ export function acceptDeflateAnswer(header: string | undefined, options: Deflate
     serverNoContextTakeover: answer.serverNoContextTakeover,
     clientNoContextTakeover: answer.clientNoContextTakeover || (options.clientNoContextTakeover ?? false),
     serverMaxWindowBits: answer.serverMaxWindowBits ?? 15,
-    // zlib cannot compress with an 8-bit window; 9 would overrun the server's, so refuse.
-    clientMaxWindowBits: clientBits === 8 ? fail('client_max_window_bits=8 is not supported') : clientBits ?? 15,
+    // Without an answer, the window we offered still binds us: we told the server we keep to it.
+    clientMaxWindowBits: clientBits ?? options.clientMaxWindowBits ?? 15,
   };
 }
 
@@ -239,8 +287,4 @@ function splitOutsideQuotes(text: string, separator: number): string[] {
   }
   parts.push(text.slice(start));
   return separator === 0x2c ? parts.map(trimOws).filter((part) => part !== '') : parts;
-}
-
-function fail(message: string): never {
-  throw new TypeError(message);
 }

@@ -36,14 +36,16 @@ export function requestedProtocols(request: Request): string[] {
  * what the 101 needs. Throws a WebsocketError carrying the 400 or 426 response otherwise.
  * `subprotocol` must be one the client offered, or null to answer without one.
  */
-export function checkHandshake(request: Request, subprotocol: string | null): AcceptedHandshake {
-  if (subprotocol !== null && !isToken(subprotocol)) {
+export function checkHandshake(request: Request, subprotocol: string | null | undefined): AcceptedHandshake {
+  // undefined is null: `requestedProtocols(request)[0]` for a client that offered none.
+  subprotocol ??= null;
+  if (subprotocol !== null && (typeof subprotocol !== 'string' || !isToken(subprotocol))) {
     throw new TypeError(`subprotocol must be an RFC 7230 token, got ${JSON.stringify(subprotocol)}`);
   }
   const upgrade = headerValues(request, 'upgrade');
   // Not a WebSocket handshake at all: RFC 7231 §6.5.15 says how to ask for one.
   if (!upgrade.some((value) => listHas(value, 'websocket'))) {
-    throw refusal('invalid-request', 426, 'expected a websocket upgrade request', { Upgrade: 'websocket' });
+    throw refusal('invalid-request', 426, 'expected a websocket upgrade request');
   }
   if (request.method !== 'GET') {
     throw refusal('invalid-request', 400, 'websocket handshake must use GET');
@@ -103,11 +105,16 @@ function refusal(
   kind: 'invalid-request' | 'unsupported-version' | 'wrong-subprotocol',
   status: 400 | 426,
   message: string,
-  extra: Record<string, string> = {},
 ): WebsocketError {
-  const headers: Record<string, string> = { ...extra, 'Content-Type': 'text/plain; charset=utf-8' };
-  // Every 426 names the version we speak (RFC 6455 §4.4).
-  if (status === 426) headers['Sec-WebSocket-Version'] = '13';
+  const headers: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8' };
+  if (status === 426) {
+    // RFC 7231 §6.5.15: "The server MUST send an Upgrade header field in a 426 response", and
+    // RFC 7230 §6.7 says a sender of Upgrade also sends "Connection: upgrade". RFC 6455 §4.4:
+    // every 426 names the version we speak.
+    headers['Upgrade'] = 'websocket';
+    headers['Connection'] = 'Upgrade';
+    headers['Sec-WebSocket-Version'] = '13';
+  }
   return new WebsocketError(kind, message, { status, headers, body: message + '\n' });
 }
 

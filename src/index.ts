@@ -20,3 +20,8 @@ export type { CompressionOptions } from './deflate.js';
 export { upgrade } from './upgrade.js';
 export { Websocket } from './websocket.js';
 export type { CloseInfo, Message, ReadyState, WebsocketLimits, WebsocketOptions } from './websocket.js';
+export { accept } from './accept.js';
+export type { Session } from './start.js';
+export type { Origins } from './origin.js';
+export type { UpgradeOptions } from './upgrade.js';
+export type { ErrorListener } from './report.js';

@@ -11,14 +11,15 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Readable, pipeline } from 'node:stream';
 import { WebsocketError } from './errors.js';
-import type { Response } from './response.js';
-import { abandonHandovers } from './start.js';
+import { logError, report, type ErrorListener as AnyErrorListener } from './report.js';
+import { checkResponse, type Response } from './response.js';
+import { abandonHandovers, pendingSince } from './start.js';
 import { answerUpgrade } from './upgrade.js';
 import type { CloseInfo, Websocket } from './websocket.js';
 
-type ErrorListener = (error: unknown, request: IncomingMessage) => void;
+type ErrorListener = AnyErrorListener<IncomingMessage>;
 
-/** A request handler: a plain request in, a plain response (or a 101 from start()) out. */
+/** A request handler: a plain request in, a plain response (or a 101 from start()/accept()) out. */
 export type Handler = (request: IncomingMessage) => Response | Promise<Response>;
 
 export interface ServeOptions {
@@ -28,7 +29,10 @@ export interface ServeOptions {
   host?: string;
   /** Serve HTTPS and wss:// with these node:https options (at least `key` and `cert`). */
   tls?: TlsOptions;
-  /** Told about errors thrown by the handler (which answer 500). Default: console.error. */
+  /**
+   * Told about errors thrown by the handler (which answer 500) and by accept() sessions (which
+   * close with 1011). Default: console.error. A hook that throws is logged, never fatal.
+   */
   onError?: ErrorListener;
   /**
    * ms a client gets to send its whole request head (default 10,000); a slower one (slowloris)
@@ -48,6 +52,12 @@ export interface AttachOptions {
    * there are none, prise answers them with a 404 rather than let the client hang.
    */
   filter?: (request: IncomingMessage) => boolean;
+  /**
+   * ms a handler that called start() may take to return its response (default 10,000; serve()
+   * passes its own handshakeTimeout). A handler that awaits its websocket promise never would:
+   * it is logged, naming the mistake, and the client gets a 500 instead of a hang.
+   */
+  handshakeTimeout?: number;
 }
 
 /**
@@ -80,11 +90,11 @@ export async function serve(handler: Handler, options: ServeOptions = {}): Promi
   };
   const server: Server =
     options.tls === undefined ? createHttpServer(timeouts) : createHttpsServer({ ...timeouts, ...options.tls });
-  const onError = options.onError ?? reportError;
+  const onError = options.onError ?? logError;
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     void answerRequest(handler, request, response, onError);
   });
-  attach(server, handler, { onError });
+  attach(server, handler, { onError, handshakeTimeout });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => {
@@ -111,7 +121,11 @@ function withAddress(server: Server, scheme: 'http:' | 'https:'): ListeningServe
  * detaches the handler again.
  */
 export function attach(server: AttachableServer, handler: Handler, options: AttachOptions = {}): () => void {
-  const onError = options.onError ?? reportError;
+  const onError = options.onError ?? logError;
+  const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+  if (!(typeof handshakeTimeout === 'number' && handshakeTimeout > 0)) {
+    throw new RangeError(`handshakeTimeout must be a positive number of ms, got ${String(handshakeTimeout)}`);
+  }
   const filter = options.filter;
   if (filter !== undefined && typeof filter !== 'function') {
     throw new TypeError(`attach(): filter must be a function, got ${typeof filter}`);
@@ -121,7 +135,7 @@ export function attach(server: AttachableServer, handler: Handler, options: Atta
   const listener = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (filter !== undefined && !claims(filter, request, onError)) return unclaimed(emitter, listener, request, socket, head);
     claimed.add(request);
-    void answerUpgradeRequest(handler, request, socket, head, onError, tracker);
+    void answerUpgradeRequest(handler, request, socket, head, onError, tracker, handshakeTimeout);
   };
   ownListeners.add(listener);
   emitter.on('upgrade', listener);
@@ -138,7 +152,7 @@ function claims(filter: (request: IncomingMessage) => boolean, request: Incoming
   try {
     return filter(request) === true;
   } catch (error) {
-    onError(error, request);
+    report(onError, error, request);
     return false;
   }
 }
@@ -169,19 +183,22 @@ async function answerUpgradeRequest(
   head: Buffer,
   onError: ErrorListener,
   tracker: Tracker,
+  handshakeTimeout: number,
 ): Promise<void> {
   // The client may reset the connection while the handler runs; that is no reason to crash.
   socket.on('error', ignore);
   if (tracker.shuttingDown) return void answerUpgrade(request, socket, head, SHUTTING_DOWN);
   tracker.answering.add(socket);
-  const response = await respond(handler, request, onError).finally(() => tracker.answering.delete(socket));
+  const response = await respond(handler, request, onError, handshakeTimeout).finally(() =>
+    tracker.answering.delete(socket),
+  );
   let websocket: Websocket | null;
   try {
     // A handler still running when shutdown began answers into a closing server.
-    websocket = answerUpgrade(request, socket, head, tracker.shuttingDown ? SHUTTING_DOWN : response);
+    websocket = answerUpgrade(request, socket, head, tracker.shuttingDown ? SHUTTING_DOWN : response, onError);
   } catch (error) {
     // Headers the socket could not carry: nothing was written yet.
-    websocket = answerUpgrade(request, socket, head, failure(error, request, onError));
+    websocket = answerUpgrade(request, socket, head, failure(error, request, onError), onError);
   }
   if (websocket !== null) {
     tracker.websockets.add(websocket);
@@ -195,7 +212,7 @@ async function answerRequest(
   response: ServerResponse,
   onError: ErrorListener,
 ): Promise<void> {
-  let answer = await respond(handler, request, onError);
+  let answer = await respond(handler, request, onError, null);
   try {
     // A plain request cannot be upgraded (Node sends upgrade requests to 'upgrade').
     if (answer.status === 101) throw new Error('cannot upgrade a plain http request');
@@ -206,18 +223,56 @@ async function answerRequest(
     response.writeHead(answer.status, answer.headers as Record<string, string>);
   }
   const body = answer.body;
-  if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) response.end(body);
-  else pipeline(Readable.from(body), response, ignore);
+  if (body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array) {
+    response.end(body ?? undefined);
+  } else pipeline(Readable.from(body), response, ignore);
 }
 
-/** The handler's response; a refused handshake it let through answers with the refusal, and anything else it throws with a 500. */
-async function respond(handler: Handler, request: IncomingMessage, onError: ErrorListener): Promise<Response> {
+/**
+ * The handler's response; a refused handshake it let through answers with the refusal, and
+ * anything else it throws, or returns that is not a response, with a 500. With a
+ * `handshakeTimeout` (upgrade requests), a handler that called start() and has not returned
+ * that long after gets a 500 too: it is waiting for its websocket, which needs its response.
+ */
+async function respond(
+  handler: Handler,
+  request: IncomingMessage,
+  onError: ErrorListener,
+  handshakeTimeout: number | null,
+): Promise<Response> {
   try {
-    return await handler(request);
+    const result = handler(request);
+    return checkResponse(await (handshakeTimeout === null ? result : watched(result, request, handshakeTimeout)));
   } catch (error) {
     if (error instanceof WebsocketError && error.kind !== 'not-upgraded') return error.response;
     return failure(error, request, onError);
   }
+}
+
+/** `result`, or a rejection once a start() for `request` has waited `timeout` ms for it. */
+function watched<T>(result: T | Promise<T>, request: IncomingMessage, timeout: number): Promise<T> {
+  if (!(result instanceof Promise)) return Promise.resolve(result);
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout;
+    const check = (): void => {
+      const since = pendingSince(request);
+      const wait = since === null ? timeout : since + timeout - Date.now();
+      if (wait > 0) return void (timer = setTimeout(check, wait));
+      reject(
+        new Error(
+          `the handler for ${request.method} ${request.url} called start() and has not returned its response ` +
+            `${timeout} ms later: the handler awaited the websocket promise? That promise resolves only once the ` +
+            '101 has been sent, after the handler returns. Return the response first and use websocket.then(...), ' +
+            'or use accept()',
+        ),
+      );
+    };
+    timer = setTimeout(check, timeout);
+    result.then(
+      (value) => (clearTimeout(timer), resolve(value)),
+      (error: unknown) => (clearTimeout(timer), reject(error)),
+    );
+  });
 }
 
 /** The Websockets a server's serve()/attach() opened, for shutdown(). */
@@ -271,19 +326,17 @@ export async function shutdown(server: Server, options: ShutdownOptions = {}): P
   for (const ws of tracker.websockets) ws.destroy();
   for (const socket of tracker.answering) socket.destroy();
   server.closeAllConnections();
-  await closed;
+  // server.close() also waits for sockets node:http no longer tracks (upgraded or CONNECT by
+  // other code): not ours to close, and no reason to outlive the timeout. It finishes on its own.
+  await Promise.race([closed, new Promise((resolve) => setImmediate(resolve))]);
   return infos;
 }
 
 /** Reports a handler's failure and answers its request with a 500. */
 function failure(error: unknown, request: IncomingMessage, onError: ErrorListener): Response {
-  onError(error, request);
+  report(onError, error, request);
   abandonHandovers(request, 500);
   return { status: 500, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: 'internal server error\n' };
-}
-
-function reportError(error: unknown, request: IncomingMessage): void {
-  console.error(`prise: handler failed for ${request.method} ${request.url}:`, error);
 }
 
 function ignore(): void {}

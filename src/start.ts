@@ -7,8 +7,16 @@ import type { Duplex } from 'node:stream';
 import { WebsocketError } from './errors.js';
 import { checkHandshake, switchingProtocols } from './handshake.js';
 import type { Request, Response } from './response.js';
-import type { CompressionOptions } from './deflate.js';
-import { negotiateDeflate, parseExtensions, type DeflateOptions, type DeflateParams } from './extensions.js';
+import { checkCompressionOptions, type CompressionOptions } from './deflate.js';
+import {
+  checkDeflateOptions,
+  describe,
+  negotiateDeflate,
+  parseExtensions,
+  type DeflateOptions,
+  type DeflateParams,
+} from './extensions.js';
+import { checkOrigin, checkOrigins, type Origins } from './origin.js';
 import { Websocket, type WebsocketLimits } from './websocket.js';
 
 /** permessage-deflate settings: what to negotiate, and how to compress. */
@@ -21,7 +29,17 @@ export interface StartOptions extends WebsocketLimits {
    * defaults: no context takeover either way, so a connection holds no zlib memory of its own.
    */
   deflate?: boolean | DeflateSettings;
+  /**
+   * Origins that may connect; a browser request from any other gets 403 (a WebsocketError of
+   * kind 'forbidden-origin'). A list allows requests without Origin (programs, not browsers:
+   * they could send any Origin anyway); a function is called with undefined for them.
+   * Default: every origin.
+   */
+  origins?: Origins;
 }
+
+/** The code accept() runs on the Websocket once the handshake is complete. */
+export type Session = (ws: Websocket) => unknown;
 
 export interface Started {
   /** The 101 Switching Protocols response: return it from the handler. */
@@ -37,6 +55,10 @@ export interface Handover {
   complete(socket: Duplex, head: Buffer): Websocket;
   /** Rejects the promise: the request got another answer, or none. */
   abandon(reason: WebsocketError): void;
+  /** What accept() runs on the Websocket; null for start(), whose caller has the promise. */
+  readonly session: Session | null;
+  /** Date.now() when start() was called, to tell a handler that never returns its response. */
+  readonly startedAt: number;
 }
 
 const handoverKey = Symbol('prise.handover');
@@ -45,14 +67,27 @@ const pendingByRequest = new WeakMap<Request, Set<Handover>>();
 
 /**
  * Accepts a WebSocket opening handshake (RFC 6455 §4.2). `subprotocol` must be one of
- * `requestedProtocols(request)`, or null for none. Throws a WebsocketError whose `response` is
- * the 400 or 426 to send when the request is not an acceptable handshake.
+ * `requestedProtocols(request)`, or null (or undefined) for none. Throws a WebsocketError whose
+ * `response` is the 400, 403 or 426 to send when the request is not an acceptable handshake,
+ * and a TypeError or RangeError naming an invalid option.
  */
-export function start(request: Request, subprotocol: string | null, options: StartOptions = {}): Started {
-  const { deflate = false, ...limits } = options;
+export function start(request: Request, subprotocol: string | null | undefined, options: StartOptions = {}): Started {
+  return begin(request, subprotocol, options, null);
+}
+
+/** start() for accept(): the handover also carries the session to run. */
+export function begin(
+  request: Request,
+  subprotocol: string | null | undefined,
+  options: StartOptions,
+  session: Session | null,
+): Started {
+  const { deflate, origins, ...limits } = options;
   checkLimits(limits);
+  const settings = checkDeflateSettings(deflate);
+  if (origins !== undefined) checkOrigins(origins);
   const handshake = checkHandshake(request, subprotocol);
-  const settings: DeflateSettings | null = deflate === false ? null : deflate === true ? {} : deflate;
+  if (origins !== undefined) checkOrigin(request, origins);
   const negotiated = settings === null ? null : negotiateDeflate(parseExtensions(extensionsHeader(request)), settings);
   let resolve!: (websocket: Websocket) => void;
   let reject!: (reason: WebsocketError) => void;
@@ -68,6 +103,8 @@ export function start(request: Request, subprotocol: string | null, options: Sta
   };
   const handover: Handover = {
     request,
+    session,
+    startedAt: Date.now(),
     complete(socket, head) {
       if (!settle()) throw new Error('this response was already used to answer a request');
       const compression: { deflate?: { params: DeflateParams; options: CompressionOptions } } =
@@ -87,6 +124,36 @@ export function start(request: Request, subprotocol: string | null, options: Sta
   if (negotiated !== null) response.headers!['Sec-WebSocket-Extensions'] = negotiated.header;
   Object.defineProperty(response, handoverKey, { value: handover, enumerable: false });
   return { response, websocket };
+}
+
+const DEFLATE_SETTINGS = new Set([
+  'serverNoContextTakeover',
+  'clientNoContextTakeover',
+  'serverMaxWindowBits',
+  'clientMaxWindowBits',
+  'threshold',
+  'level',
+  'memLevel',
+]);
+
+/**
+ * The deflate option of start() or connect() as settings (null: off), checked: a TypeError or
+ * RangeError names a setting that is unknown or out of range, before any zlib stream exists.
+ */
+export function checkDeflateSettings(deflate: unknown): DeflateSettings | null {
+  if (deflate === undefined || deflate === false) return null;
+  if (deflate === true) return {};
+  if (typeof deflate !== 'object' || deflate === null || Array.isArray(deflate)) {
+    throw new TypeError(`deflate must be true, false or an object of settings, got ${describe(deflate)}`);
+  }
+  for (const name of Object.keys(deflate)) {
+    if (!DEFLATE_SETTINGS.has(name)) {
+      throw new TypeError(`deflate.${name} is not a setting (known: ${[...DEFLATE_SETTINGS].join(', ')})`);
+    }
+  }
+  checkDeflateOptions(deflate as DeflateSettings);
+  checkCompressionOptions(deflate as DeflateSettings);
+  return deflate as DeflateSettings;
 }
 
 /** The client's Sec-WebSocket-Extensions, repeated headers joined as one list. */
@@ -109,16 +176,26 @@ export function handoverOf(response: Response): Handover | null {
   return (response as { [handoverKey]?: Handover })[handoverKey] ?? null;
 }
 
+/** When the oldest start() (not accept()) still waiting for this request was called, or null. */
+export function pendingSince(request: Request): number | null {
+  let oldest: number | null = null;
+  for (const handover of pendingByRequest.get(request) ?? []) {
+    if (handover.session === null && (oldest === null || handover.startedAt < oldest)) oldest = handover.startedAt;
+  }
+  return oldest;
+}
+
 /** Rejects every pending start() for `request` except `keep`: it was answered another way. */
 export function abandonHandovers(request: Request, status: number, keep: Handover | null = null): void {
   const pending = pendingByRequest.get(request);
   if (pending === undefined) return;
+  // Answered by the 101 of another start() for the same request: say so, not "101, not upgraded".
+  const message =
+    keep !== null
+      ? 'start() was called again for this request; the response from another call answered it'
+      : `the request was answered with status ${status}, not upgraded`;
   for (const handover of [...pending]) {
     if (handover === keep) continue;
-    handover.abandon(
-      new WebsocketError('not-upgraded', `the request was answered with status ${status}, not upgraded`, {
-        status,
-      }),
-    );
+    handover.abandon(new WebsocketError('not-upgraded', message, { status }));
   }
 }

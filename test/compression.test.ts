@@ -182,7 +182,8 @@ const VARIANTS: Array<[WebSocket.PerMessageDeflateOptions | true, StartOptions['
   [{ threshold: 0, serverMaxWindowBits: 9 }, TAKEOVER, 'permessage-deflate; server_max_window_bits=9'],
   [{ threshold: 0 }, { ...TAKEOVER, serverMaxWindowBits: 12 }, 'permessage-deflate; server_max_window_bits=12'],
   [{ threshold: 0, serverMaxWindowBits: 11 }, { threshold: 0 }, `${DEFAULT_ANSWER}; server_max_window_bits=11`],
-  [{ threshold: 0, serverMaxWindowBits: 8 }, TAKEOVER, undefined], // zlib cannot compress in 256 bytes
+  // zlib compresses with 9 bits, which never reaches back past 250 bytes (see negotiateDeflate).
+  [{ threshold: 0, serverMaxWindowBits: 8 }, TAKEOVER, 'permessage-deflate; server_max_window_bits=8'],
   [{ threshold: 0 }, { threshold: 0, level: 1, memLevel: 1 }, DEFAULT_ANSWER],
 ];
 

@@ -53,7 +53,7 @@ const table: Array<[string, DeflateOptions, string | null]> = [
   ['permessage-deflate', { serverMaxWindowBits: 11, serverNoContextTakeover: false, clientNoContextTakeover: false }, 'permessage-deflate; server_max_window_bits=11'],
   ['permessage-deflate; server_no_context_takeover', { serverNoContextTakeover: false, clientNoContextTakeover: false }, 'permessage-deflate; server_no_context_takeover'],
   ['permessage-deflate; client_no_context_takeover', { serverNoContextTakeover: false, clientNoContextTakeover: false }, 'permessage-deflate; client_no_context_takeover'],
-  // Declined offers: unknown, repeated or invalid parameters, and an 8-bit server window.
+  // Declined offers: unknown, repeated or invalid parameters.
   ['permessage-deflate; foo', {}, null],
   ['permessage-deflate; server_no_context_takeover; server_no_context_takeover', {}, null],
   ['permessage-deflate; server_no_context_takeover=1', {}, null],
@@ -61,7 +61,6 @@ const table: Array<[string, DeflateOptions, string | null]> = [
   ['permessage-deflate; server_max_window_bits=16', {}, null],
   ['permessage-deflate; server_max_window_bits=010', {}, null],
   ['permessage-deflate; client_max_window_bits=7', {}, null],
-  ['permessage-deflate; server_max_window_bits=8', {}, null],
   ['x-webkit-deflate-frame', {}, null],
   // The first acceptable offer wins; bad ones before it are skipped.
   ['permessage-deflate; foo, permessage-deflate; server_max_window_bits=12, permessage-deflate', { serverNoContextTakeover: false, clientNoContextTakeover: false }, 'permessage-deflate; server_max_window_bits=12'],
@@ -107,7 +106,6 @@ client('answers are accepted or refused', () => {
     'foo',
     'permessage-deflate, permessage-deflate',
     'permessage-deflate; client_max_window_bits',
-    'permessage-deflate; client_max_window_bits=8',
     'permessage-deflate; bar',
     'permessage-deflate; server_max_window_bits=20',
   ]) {

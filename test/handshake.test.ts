@@ -44,8 +44,14 @@ function refused(fn: () => unknown, kind: HandshakeErrorKind, status: 400 | 426)
   const headers = error.response.headers ?? {};
   assert.is(headers['Content-Type'], 'text/plain; charset=utf-8');
   assert.is(error.response.body, error.message + '\n');
-  if (status === 426) assert.is(headers['Sec-WebSocket-Version'], '13');
-  else assert.is(headers['Sec-WebSocket-Version'], undefined);
+  if (status === 426) {
+    assert.is(headers['Sec-WebSocket-Version'], '13');
+    assert.is(headers['Upgrade'], 'websocket');
+    assert.is(headers['Connection'], 'Upgrade');
+  } else {
+    assert.is(headers['Sec-WebSocket-Version'], undefined);
+    assert.is(headers['Upgrade'], undefined);
+  }
   return error;
 }
 

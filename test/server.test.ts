@@ -282,10 +282,11 @@ for (const { name, options, status, says, plain } of badHandshakes) {
       assert.is(response.status, status, response.raw);
       if (status === 426) assert.is(response.headers['sec-websocket-version'], '13');
       assert.is(response.headers['content-type'], 'text/plain; charset=utf-8');
-      assert.is(response.headers['upgrade'], undefined);
+      // RFC 7231 §6.5.15: every 426 names the protocol to upgrade to.
+      assert.is(response.headers['upgrade'], status === 426 ? 'websocket' : undefined);
       assert.is(response.headers['sec-websocket-accept'], undefined);
       if (plain === true) return;
-      assert.is(response.headers['connection'], 'close');
+      assert.is(response.headers['connection'], status === 426 ? 'Upgrade, close' : 'close');
       assert.match((await client.readToEnd()).toString(), says);
       await client.closed;
     });
