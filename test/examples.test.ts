@@ -221,4 +221,39 @@ for (const framework of ['express', 'fastify', 'hono']) {
   });
 }
 
+examplesSuite('auth: 401 without credentials; a signed cookie or an auth.<token> subprotocol gets in', async () => {
+  const server = await run('auth');
+  try {
+    const login = await deadline(fetch(server.url + 'login?user=ada'), 'login');
+    const token = (await login.text()).trim();
+    const setCookie = login.headers.get('set-cookie') ?? '';
+    assert.match(setCookie, `session=${token}`);
+    const base = server.url.replace('http://', 'ws://');
+    const status = async (url: string, options: WebSocket.ClientOptions, protocols: string[] = []): Promise<number> => {
+      const client = new WebSocket(url, protocols, options);
+      client.on('error', () => {});
+      const [, response] = await deadline(once(client, 'unexpected-response'), 'refusal');
+      (response as { destroy(): void }).destroy();
+      return (response as { statusCode: number }).statusCode;
+    };
+    assert.is(await status(base + 'chat', {}), 401);
+    assert.is(await status(base + 'chat', { headers: { Cookie: `session=${token}x` } }), 401);
+    assert.is(await status(base + 'feed', {}, ['chat', 'auth.ada.forged']), 401);
+    const chat = new WebSocket(base + 'chat', { headers: { Cookie: `session=${token}` } });
+    const [hello] = await deadline(once(chat, 'message'), 'hello');
+    assert.is(String(hello), 'hello ada');
+    chat.send('hi');
+    const [said] = await deadline(once(chat, 'message'), 'echo');
+    assert.is(String(said), 'ada: hi');
+    chat.close();
+    const feed = new WebSocket(base + 'feed', ['chat', `auth.${token}`]);
+    const [feedHello] = await deadline(once(feed, 'message'), 'feed hello');
+    assert.is(String(feedHello), 'hello ada');
+    assert.is(feed.protocol, 'chat');
+    feed.close();
+  } finally {
+    stop(server);
+  }
+});
+
 examplesSuite.run();
