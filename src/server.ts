@@ -255,6 +255,7 @@ function watched<T>(result: T | Promise<T>, request: IncomingMessage, timeout: n
   return new Promise<T>((resolve, reject) => {
     let timer: NodeJS.Timeout;
     const check = (): void => {
+      if (request.socket.destroyed) return; // nobody left to answer (shutdown cut it off)
       const since = pendingSince(request);
       const wait = since === null ? timeout : since + timeout - Date.now();
       if (wait > 0) return void (timer = setTimeout(check, wait));
