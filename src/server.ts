@@ -13,8 +13,9 @@ import { Readable, pipeline } from 'node:stream';
 import { WebsocketError } from './errors.js';
 import { logError, report, type ErrorListener as AnyErrorListener } from './report.js';
 import { checkResponse, type Response } from './response.js';
-import { abandonHandovers, pendingSince } from './start.js';
+import { abandonHandovers } from './start.js';
 import { answerUpgrade } from './upgrade.js';
+import { watched } from './watch-handler.js';
 import type { CloseInfo, Websocket } from './websocket.js';
 
 type ErrorListener = AnyErrorListener<IncomingMessage>;
@@ -247,33 +248,6 @@ async function respond(
     if (error instanceof WebsocketError && error.kind !== 'not-upgraded') return error.response;
     return failure(error, request, onError);
   }
-}
-
-/** `result`, or a rejection once a start() for `request` has waited `timeout` ms for it. */
-function watched<T>(result: T | Promise<T>, request: IncomingMessage, timeout: number): Promise<T> {
-  if (!(result instanceof Promise)) return Promise.resolve(result);
-  return new Promise<T>((resolve, reject) => {
-    let timer: NodeJS.Timeout;
-    const check = (): void => {
-      if (request.socket.destroyed) return; // nobody left to answer (shutdown cut it off)
-      const since = pendingSince(request);
-      const wait = since === null ? timeout : since + timeout - Date.now();
-      if (wait > 0) return void (timer = setTimeout(check, wait));
-      reject(
-        new Error(
-          `the handler for ${request.method} ${request.url} called start() and has not returned its response ` +
-            `${timeout} ms later: the handler awaited the websocket promise? That promise resolves only once the ` +
-            '101 has been sent, after the handler returns. Return the response first and use websocket.then(...), ' +
-            'or use accept()',
-        ),
-      );
-    };
-    timer = setTimeout(check, timeout);
-    result.then(
-      (value) => (clearTimeout(timer), resolve(value)),
-      (error: unknown) => (clearTimeout(timer), reject(error)),
-    );
-  });
 }
 
 /** The Websockets a server's serve()/attach() opened, for shutdown(). */
