@@ -1,15 +1,12 @@
 // The smallest WebSocket server: every message comes back as it was sent.
 // Try it: node dist/examples/echo.js, then connect a client to ws://127.0.0.1:8080/
 
-import { serve, start } from 'prise-ws';
+import { accept, serve } from 'prise-ws';
 
 const server = await serve(
-  (request) => {
-    const { response, websocket } = start(request, null);
+  (request) =>
     // Piping a Websocket into itself echoes: text stays text, binary stays binary.
-    websocket.then((ws) => ws.pipe(ws));
-    return response;
-  },
+    accept(request, null, (ws) => void ws.pipe(ws)),
   { port: Number(process.env.PORT ?? 8080) },
 );
 
