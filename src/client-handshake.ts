@@ -153,6 +153,18 @@ export function checkServerHandshake(
     const message = `sec-websocket-accept ${JSON.stringify(accept)} does not match the key sent`;
     throw answerRefused('ERR_WS_BAD_ACCEPT', response, message);
   }
+  return checkNegotiation(response, protocols, deflate);
+}
+
+/**
+ * The part of the server's answer both HTTP versions share (RFC 6455 §4.1 items 5 and 6):
+ * extensions we offered, on terms we accept, and a subprotocol we offered (or none).
+ */
+export function checkNegotiation(
+  response: HandshakeResponse,
+  protocols: readonly string[],
+  deflate: DeflateOptions | null,
+): ServerHandshake {
   // §4.1 item 5: the server may only use an extension we offered, on terms we can accept.
   const extensions = header(response, 'sec-websocket-extensions');
   let agreed: DeflateParams | null = null;

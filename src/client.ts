@@ -23,6 +23,8 @@ import {
   type ServerHandshake,
 } from './client-handshake.js';
 import { ConnectError, MAX_REFUSAL_BODY } from './errors.js';
+import type { ClientHttp2Session } from 'node:http2';
+import { connectHttp2 } from './http2/client.js';
 import { checkDeflateSettings, checkLimits, type DeflateSettings } from './start.js';
 import { Websocket, type WebsocketLimits } from './websocket.js';
 
@@ -47,6 +49,13 @@ export interface ConnectOptions extends WebsocketLimits {
   followRedirects?: boolean | number;
   /** Offer permessage-deflate (default false); the server decides whether and on what terms. */
   deflate?: boolean | DeflateSettings;
+  /**
+   * Open the WebSocket over HTTP/2 (RFC 8441): `true` falls back to HTTP/1.1 when the server
+   * does not offer it, `'require'` fails with ERR_WS_NO_HTTP2 / ERR_WS_NO_EXTENDED_CONNECT.
+   */
+  http2?: boolean | 'require';
+  /** An HTTP/2 session to the URL's origin to open the WebSocket on (see openSession()); implies http2, no fallback. */
+  session?: ClientHttp2Session;
 }
 
 export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
@@ -61,6 +70,11 @@ const MAX_TIMER = 2 ** 31 - 1;
  * TypeError or RangeError for invalid options.
  */
 export async function connect(url: string | URL, options: ConnectOptions = {}): Promise<Websocket> {
+  if (options.session !== undefined || (options.http2 !== undefined && options.http2 !== false)) {
+    return connectHttp2(url, options, (rest) => connect(url, rest));
+  }
+  const { http2: _http2, ...http1 } = options;
+  options = http1;
   // The handshake's options; the rest are the Websocket's limits, passed on as they are.
   const { protocols: offered, headers, origin, signal, handshakeTimeout, tls, followRedirects, deflate, ...limits } = options;
   const first = parseUrl(url);

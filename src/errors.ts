@@ -64,7 +64,11 @@ export type ConnectErrorCode =
   | 'ERR_WS_BAD_PROTOCOL'
   | 'ERR_WS_BAD_EXTENSION'
   | 'ERR_WS_HANDSHAKE_TIMEOUT'
-  | 'ERR_WS_ABORTED';
+  | 'ERR_WS_ABORTED'
+  // HTTP/2 (connect() with http2): the server does not speak h2, or not RFC 8441; the stream was reset.
+  | 'ERR_WS_NO_HTTP2'
+  | 'ERR_WS_NO_EXTENDED_CONNECT'
+  | 'ERR_WS_STREAM_RESET';
 
 /** Header names in lowercase, as node:http gives them; repeated ones as an array. */
 export type ConnectErrorHeaders = Readonly<Record<string, string | readonly string[] | undefined>>;

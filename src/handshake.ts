@@ -71,10 +71,21 @@ export function checkHandshake(request: Request, subprotocol: string | null | un
   if (!isNonceKey(key)) {
     throw refusal('invalid-request', 400, 'sec-websocket-key must be base64 of 16 bytes');
   }
+  checkVersion(request);
+  checkSubprotocol(request, subprotocol);
+  return { accept: acceptKey(key), protocol: subprotocol };
+}
+
+/** Sec-WebSocket-Version must be 13 (RFC 6455 §4.2.1 item 6); the same over HTTP/2 (RFC 8441 §5). */
+export function checkVersion(request: Request): void {
   const versions = headerValues(request, 'sec-websocket-version');
   if (versions.length !== 1 || trimOws(versions[0]!) !== '13') {
     throw refusal('unsupported-version', 426, 'unsupported sec-websocket-version, expected 13');
   }
+}
+
+/** The offered subprotocols must be distinct tokens, and `subprotocol` one of them (or null). */
+export function checkSubprotocol(request: Request, subprotocol: string | null): void {
   const offered = requestedProtocols(request);
   // A Set, not indexOf: a long list of distinct names must not cost quadratic time.
   const seen = new Set<string>();
@@ -87,7 +98,6 @@ export function checkHandshake(request: Request, subprotocol: string | null | un
   if (subprotocol !== null && !offered.includes(subprotocol)) {
     throw refusal('wrong-subprotocol', 400, `client did not offer subprotocol "${subprotocol}"`);
   }
-  return { accept: acceptKey(key), protocol: subprotocol };
 }
 
 /** The 101 Switching Protocols response for an accepted handshake (RFC 6455 §4.2.2). */
@@ -101,7 +111,7 @@ export function switchingProtocols(handshake: AcceptedHandshake): Response {
   return { status: 101, headers };
 }
 
-function refusal(
+export function refusal(
   kind: 'invalid-request' | 'unsupported-version' | 'wrong-subprotocol',
   status: 400 | 426,
   message: string,
@@ -119,7 +129,7 @@ function refusal(
 }
 
 /** Every value of a header, whether the request holds it as a string or as an array. */
-function headerValues(request: Request, name: string): readonly string[] {
+export function headerValues(request: Request, name: string): readonly string[] {
   const value = request.headers[name];
   if (value === undefined) return [];
   return typeof value === 'string' ? [value] : value;

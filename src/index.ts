@@ -2,6 +2,7 @@
 
 export { CloseCode, DEFAULT_MAX_PAYLOAD } from './constants.js';
 export { connect } from './client.js';
+export { openSession } from './http2/client.js';
 export type { ConnectOptions } from './client.js';
 export { ProtocolError, WebsocketError } from './errors.js';
 export type { HandshakeErrorKind, ProtocolErrorCode } from './errors.js';
@@ -13,6 +14,7 @@ export type { Request, Response, ResponseBody, ResponseHeaders } from './respons
 export { attach, serve, shutdown } from './server.js';
 export type { AttachOptions, Handler, ServeOptions, ShutdownOptions } from './server.js';
 export type { AttachableServer, ListeningServer } from './server.js';
+export type { Http2Handler, Http2ServeOptions, ListeningHttp2Server } from './server.js';
 export { start } from './start.js';
 export type { DeflateSettings, Started, StartOptions } from './start.js';
 export type { DeflateOptions, DeflateParams } from './extensions.js';

@@ -5,9 +5,9 @@
 
 import type { EventEmitter } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Http2SecureServer, Http2Server } from 'node:http2';
+import type { Http2SecureServer, Http2Server, Http2ServerRequest } from 'node:http2';
 import { createServer as createHttpsServer, type Server as HttpsServer, type ServerOptions as TlsOptions } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Readable, pipeline } from 'node:stream';
 import { WebsocketError } from './errors.js';
@@ -17,11 +17,14 @@ import { abandonHandovers } from './start.js';
 import { answerUpgrade } from './upgrade.js';
 import { watched } from './watch-handler.js';
 import type { CloseInfo, Websocket } from './websocket.js';
+import { attachHttp2, isHttp2Server, serveHttp2, shutdownHttp2 } from './http2/server.js';
 
-type ErrorListener = AnyErrorListener<IncomingMessage>;
+export type ErrorListener = AnyErrorListener<IncomingMessage>;
 
 /** A request handler: a plain request in, a plain response (or a 101 from start()/accept()) out. */
 export type Handler = (request: IncomingMessage) => Response | Promise<Response>;
+/** A handler for a server that also speaks HTTP/2: its requests may be Http2ServerRequests. */
+export type Http2Handler = (request: IncomingMessage | Http2ServerRequest) => Response | Promise<Response>;
 
 export interface ServeOptions {
   /** Default 8080; 0 picks a free port (read it from the server's `port`). */
@@ -40,6 +43,14 @@ export interface ServeOptions {
    * gets a 408 and is disconnected. Checked every half second at most.
    */
   handshakeTimeout?: number;
+}
+
+export interface Http2ServeOptions extends ServeOptions {
+  /**
+   * Serve HTTP/2: with `tls`, one port speaking h2 and http/1.1 (ALPN); without, cleartext
+   * HTTP/2 only (h2c, prior knowledge). WebSockets come over both (RFC 8441 and RFC 6455).
+   */
+  http2: true;
 }
 
 export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
@@ -79,8 +90,14 @@ export interface ListeningServer extends Server {
   readonly url: string;
 }
 
+/** The server serve({ http2: true }) started, with where it listens. */
+export type ListeningHttp2Server = (Http2SecureServer | Http2Server) & Pick<ListeningServer, 'port' | 'url'>;
+
 /** Starts an HTTP (or HTTPS) server running `handler`; resolves once it is listening. */
-export async function serve(handler: Handler, options: ServeOptions = {}): Promise<ListeningServer> {
+export async function serve(handler: Http2Handler, options: Http2ServeOptions): Promise<ListeningHttp2Server>;
+export async function serve(handler: Handler, options?: ServeOptions): Promise<ListeningServer>;
+export async function serve(handler: Handler, options: ServeOptions = {}): Promise<ListeningServer | ListeningHttp2Server> {
+  if ((options as Partial<Http2ServeOptions>).http2 === true) return serveHttp2(handler as Http2Handler, options);
   const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
   // Node's own header timer covers both a client that trickles its request and one that sends
   // nothing at all; it is checked every connectionsCheckingInterval.
@@ -96,24 +113,29 @@ export async function serve(handler: Handler, options: ServeOptions = {}): Promi
     void answerRequest(handler, request, response, onError);
   });
   attach(server, handler, { onError, handshakeTimeout });
-  await new Promise<void>((resolve, reject) => {
+  await listen(server, options);
+  return withAddress(server, options.tls === undefined ? 'http:' : 'https:');
+}
+
+/** Listens on options.port (default 8080) and options.host (default 127.0.0.1). */
+export function listen(server: NetServer, options: ServeOptions): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });
   });
-  return withAddress(server, options.tls === undefined ? 'http:' : 'https:');
 }
 
-function withAddress(server: Server, scheme: 'http:' | 'https:'): ListeningServer {
+export function withAddress<S extends NetServer>(server: S, scheme: 'http:' | 'https:'): S & Pick<ListeningServer, 'port' | 'url'> {
   const { address, family, port } = server.address() as AddressInfo;
   const host = address === '0.0.0.0' ? '127.0.0.1' : address === '::' ? '::1' : address;
   const url = `${scheme}//${family === 'IPv6' || host.includes(':') ? `[${host}]` : host}:${port}/`;
   return Object.defineProperties(server, {
     port: { value: port, enumerable: true },
     url: { value: url, enumerable: true },
-  }) as ListeningServer;
+  }) as S & Pick<ListeningServer, 'port' | 'url'>;
 }
 
 /**
@@ -121,6 +143,9 @@ function withAddress(server: Server, scheme: 'http:' | 'https:'): ListeningServe
  * through, when there is one); its plain requests stay the application's. Returns a function that
  * detaches the handler again.
  */
+export function attach(server: Server | HttpsServer, handler: Handler, options?: AttachOptions): () => void;
+export function attach(server: Http2Server | Http2SecureServer, handler: Http2Handler, options?: AttachOptions): () => void;
+export function attach(server: AttachableServer, handler: Handler, options?: AttachOptions): () => void;
 export function attach(server: AttachableServer, handler: Handler, options: AttachOptions = {}): () => void {
   const onError = options.onError ?? logError;
   const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
@@ -140,7 +165,14 @@ export function attach(server: AttachableServer, handler: Handler, options: Atta
   };
   ownListeners.add(listener);
   emitter.on('upgrade', listener);
-  return () => void emitter.off('upgrade', listener);
+  // HTTP/2: extended CONNECTs (RFC 8441) as well.
+  const detachHttp2 = isHttp2Server(server)
+    ? attachHttp2(server, handler as Http2Handler, onError, tracker, filter, handshakeTimeout)
+    : null;
+  return () => {
+    emitter.off('upgrade', listener);
+    detachHttp2?.();
+  };
 }
 
 /** attach()'s 'upgrade' listeners, told apart from other libraries'. */
@@ -149,7 +181,7 @@ const ownListeners = new WeakSet<object>();
 const claimed = new WeakSet<IncomingMessage>();
 
 /** Whether `filter` takes the request; one that throws is reported and takes nothing. */
-function claims(filter: (request: IncomingMessage) => boolean, request: IncomingMessage, onError: ErrorListener): boolean {
+export function claims(filter: (request: IncomingMessage) => boolean, request: IncomingMessage, onError: ErrorListener): boolean {
   try {
     return filter(request) === true;
   } catch (error) {
@@ -158,7 +190,7 @@ function claims(filter: (request: IncomingMessage) => boolean, request: Incoming
   }
 }
 
-const NOT_FOUND: Response = {
+export const NOT_FOUND: Response = {
   status: 404,
   headers: { 'Content-Type': 'text/plain; charset=utf-8' },
   body: 'no websocket endpoint here\n',
@@ -207,7 +239,7 @@ async function answerUpgradeRequest(
   }
 }
 
-async function answerRequest(
+export async function answerRequest(
   handler: Handler,
   request: IncomingMessage,
   response: ServerResponse,
@@ -235,7 +267,7 @@ async function answerRequest(
  * `handshakeTimeout` (upgrade requests), a handler that called start() and has not returned
  * that long after gets a 500 too: it is waiting for its websocket, which needs its response.
  */
-async function respond(
+export async function respond(
   handler: Handler,
   request: IncomingMessage,
   onError: ErrorListener,
@@ -251,7 +283,7 @@ async function respond(
 }
 
 /** The Websockets a server's serve()/attach() opened, for shutdown(). */
-interface Tracker {
+export interface Tracker {
   readonly websockets: Set<Websocket>;
   /** Sockets of upgrade requests whose handler is still running. */
   readonly answering: Set<Duplex>;
@@ -266,7 +298,7 @@ function trackerOf(server: object): Tracker {
   return tracker;
 }
 
-const SHUTTING_DOWN: Response = {
+export const SHUTTING_DOWN: Response = {
   status: 503,
   headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '5' },
   body: 'server shutting down\n',
@@ -287,8 +319,9 @@ export interface ShutdownOptions {
  * and waits (at most `timeout`) for their closing handshakes and for requests in flight; then
  * drops whatever is left and resolves with how each Websocket ended.
  */
-export async function shutdown(server: Server, options: ShutdownOptions = {}): Promise<CloseInfo[]> {
+export async function shutdown(server: Server | Http2SecureServer | Http2Server, options: ShutdownOptions = {}): Promise<CloseInfo[]> {
   const tracker = trackerOf(server);
+  if (isHttp2Server(server)) return shutdownHttp2(server, tracker, options);
   tracker.shuttingDown = true;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   const websockets = [...tracker.websockets];
@@ -308,7 +341,7 @@ export async function shutdown(server: Server, options: ShutdownOptions = {}): P
 }
 
 /** Reports a handler's failure and answers its request with a 500. */
-function failure(error: unknown, request: IncomingMessage, onError: ErrorListener): Response {
+export function failure(error: unknown, request: IncomingMessage, onError: ErrorListener): Response {
   report(onError, error, request);
   abandonHandovers(request, 500);
   return { status: 500, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: 'internal server error\n' };

@@ -5,7 +5,8 @@
 
 import type { Duplex } from 'node:stream';
 import { WebsocketError } from './errors.js';
-import { checkHandshake, switchingProtocols } from './handshake.js';
+import { checkHandshake, switchingProtocols, type AcceptedHandshake } from './handshake.js';
+import { checkExtendedConnect, connectAccepted, isHttp2Request } from './http2/handshake.js';
 import type { Request, Response } from './response.js';
 import { checkCompressionOptions, type CompressionOptions } from './deflate.js';
 import {
@@ -42,7 +43,7 @@ export interface StartOptions extends WebsocketLimits {
 export type Session = (ws: Websocket) => unknown;
 
 export interface Started {
-  /** The 101 Switching Protocols response: return it from the handler. */
+  /** The 101 Switching Protocols response (over HTTP/2, a 200): return it from the handler. */
   readonly response: Response;
   /** Resolves once the server has sent the response and handed over the connection. */
   readonly websocket: Promise<Websocket>;
@@ -86,7 +87,9 @@ export function begin(
   checkLimits(limits);
   const settings = checkDeflateSettings(deflate);
   if (origins !== undefined) checkOrigins(origins);
-  const handshake = checkHandshake(request, subprotocol);
+  // Over HTTP/2 the handshake is an extended CONNECT answered with 200 (RFC 8441).
+  const http2 = isHttp2Request(request);
+  const handshake = http2 ? checkExtendedConnect(request, subprotocol) : checkHandshake(request, subprotocol);
   if (origins !== undefined) checkOrigin(request, origins);
   const negotiated = settings === null ? null : negotiateDeflate(parseExtensions(extensionsHeader(request)), settings);
   let resolve!: (websocket: Websocket) => void;
@@ -120,7 +123,7 @@ export function begin(
   let pending = pendingByRequest.get(request);
   if (pending === undefined) pendingByRequest.set(request, (pending = new Set()));
   pending.add(handover);
-  const response = switchingProtocols(handshake);
+  const response = http2 ? connectAccepted(handshake) : switchingProtocols(handshake as AcceptedHandshake);
   if (negotiated !== null) response.headers!['Sec-WebSocket-Extensions'] = negotiated.header;
   Object.defineProperty(response, handoverKey, { value: handover, enumerable: false });
   return { response, websocket };
