@@ -31,14 +31,14 @@ export interface Chromium {
 
 const STDERR_KEPT = 8 * 1024;
 
-export async function launchChromium(startupMs = 30_000): Promise<Chromium> {
+export async function launchChromium(startupMs = 30_000, extraArgs: readonly string[] = []): Promise<Chromium> {
   const profile = mkdtempSync(join(tmpdir(), 'prise-chromium-'));
   // prettier-ignore
   const child = spawn(CHROMIUM, [
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
     '--disable-crash-reporter', '--disable-breakpad',
-    `--user-data-dir=${profile}`, '--remote-debugging-port=0', 'about:blank',
+    `--user-data-dir=${profile}`, '--remote-debugging-port=0', ...extraArgs, 'about:blank',
   ], {
     // Its own process group, so stop() can end the helpers it forks along with it.
     detached: true,
