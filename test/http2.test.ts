@@ -304,7 +304,7 @@ muxSuite('50 WebSockets on one session echo concurrently; a stalled and a reset 
       }
       // The stalled one: its reader never reads, so HTTP/2 flow control stops its sender only.
       // Its 16-message readable buffer fills, the stream is paused, and the window runs out.
-      for (let i = 0; i < 64; i++) stalled.write(Buffer.alloc(64 * 1024));
+      for (let i = 0; i < 96; i++) stalled.write(Buffer.alloc(64 * 1024));
       // The reset one: a message cut off mid-way by RST_STREAM(CANCEL) from our side.
       reset.write(Buffer.alloc(300 * 1024));
       setImmediate(() => reset.destroy());

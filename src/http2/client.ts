@@ -16,6 +16,7 @@ import { checkLimits, type DeflateSettings } from '../start.js';
 import { Websocket } from '../websocket.js';
 import type { ConnectOptions } from '../client.js';
 import { checkConnectResponse, connectHeaders } from './client-handshake.js';
+import { CLIENT_SETTINGS, widenWindow } from './settings.js';
 import { websocketStream } from './stream.js';
 
 /** Sessions whose first SETTINGS frame we have seen (node cannot tell otherwise). */
@@ -34,8 +35,9 @@ export async function openSession(
 ): Promise<ClientHttp2Session> {
   const target = parseUrl(url);
   const origin = `${target.protocol === 'wss:' ? 'https' : 'http'}://${target.host}`;
-  const session = http2Connect(origin, { ...(target.protocol === 'wss:' ? options.tls : {}) });
+  const session = http2Connect(origin, { ...(target.protocol === 'wss:' ? options.tls : {}), settings: CLIENT_SETTINGS });
   session.on('error', ignore);
+  session.once('connect', widenWindow);
   try {
     await settings(session, options.timeout ?? DEFAULT_TIMEOUT, options.signal);
   } catch (error) {

@@ -25,6 +25,7 @@ import { pipeline, Readable, type Duplex } from 'node:stream';
 import { WebsocketError } from '../errors.js';
 import { isHttp2Request } from './handshake.js';
 import { http2Headers } from './headers.js';
+import { SERVER_SETTINGS, widenWindow } from './settings.js';
 import { websocketStream } from './stream.js';
 import type { Response } from '../response.js';
 import {
@@ -52,8 +53,6 @@ import type { CloseInfo, Websocket } from '../websocket.js';
 
 type AnyHttp2Server = Http2SecureServer | Http2Server;
 
-/** SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3): without it no client may send :protocol. */
-const SETTINGS = { enableConnectProtocol: true };
 const EMPTY = Buffer.alloc(0);
 
 export function isHttp2Server(server: object): server is AnyHttp2Server {
@@ -64,9 +63,10 @@ export function isHttp2Server(server: object): server is AnyHttp2Server {
 export async function serveHttp2(handler: Http2Handler, options: ServeOptions): Promise<ListeningHttp2Server> {
   const server: AnyHttp2Server =
     options.tls === undefined
-      ? createServer({ settings: SETTINGS })
+      ? createServer({ settings: SERVER_SETTINGS })
       : // ALPN offers h2 and, with allowHTTP1, http/1.1: a client asking for h2 alone gets it.
-        createSecureServer({ ...(options.tls as object), allowHTTP1: true, settings: SETTINGS });
+        createSecureServer({ ...(options.tls as object), allowHTTP1: true, settings: SERVER_SETTINGS });
+  server.on('session', widenWindow);
   const onError = options.onError ?? logError;
   const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
   // Plain requests of both versions; the compat response has the writeHead()/end() used there.

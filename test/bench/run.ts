@@ -357,6 +357,11 @@ mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${JSON.stringify({ date: startedAt.toISOString(), command, reps, quick: flags.quick, git, machine, scenarios: report }, null, 2)}\n`);
 console.log(`\nwrote ${out}`);
 
+// WebSockets over HTTP/2 against HTTP/1.1 on one server: http2.ts, a short run of its own.
+if (flags.only === undefined) {
+  spawnSync(process.execPath, [join(here, 'http2.js'), ...(flags.quick ? ['--quick'] : [])], { stdio: 'inherit', timeout: 300_000 });
+}
+
 /** Idle-memory holds 5,000 connections in each process: warn early if that cannot work. */
 function checkFileLimit(): void {
   const limits = readFileSync('/proc/self/limits', 'utf8');
