@@ -18,7 +18,7 @@ import {
   type Http2Server,
   type Http2ServerRequest,
 } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import { connect as netConnect, type AddressInfo } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -548,3 +548,21 @@ shutdownSuite('shutdown(): 1001 to each WebSocket on both versions, then GOAWAY;
 });
 
 shutdownSuite.run();
+
+const timeoutSuite = suite('http2: handshake timeout');
+
+timeoutSuite('a connection that opens no stream within handshakeTimeout is dropped', async () => {
+  const server = await serve(echoHandler(new AsyncQueue<Seen>()), { http2: true, port: 0, handshakeTimeout: 300 });
+  try {
+    const socket = netConnect((server.address() as AddressInfo).port, '127.0.0.1');
+    socket.on('error', () => {});
+    // The client preface and an empty SETTINGS frame, then silence.
+    socket.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from('000000040000000000', 'hex')]));
+    socket.resume();
+    await withTimeout(once(socket, 'close'), DEADLINE, 'the silent connection dropped');
+  } finally {
+    await shutdown(server, { timeout: 500 });
+  }
+});
+
+timeoutSuite.run();

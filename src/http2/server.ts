@@ -67,8 +67,9 @@ export async function serveHttp2(handler: Http2Handler, options: ServeOptions): 
       : // ALPN offers h2 and, with allowHTTP1, http/1.1: a client asking for h2 alone gets it.
         createSecureServer({ ...(options.tls as object), allowHTTP1: true, settings: SERVER_SETTINGS });
   server.on('session', widenWindow);
-  const onError = options.onError ?? logError;
   const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+  server.on('session', (session: Http2Session) => dropIfSilent(session, handshakeTimeout));
+  const onError = options.onError ?? logError;
   // Plain requests of both versions; the compat response has the writeHead()/end() used there.
   server.on('request', (request: IncomingMessage | Http2ServerRequest, response: ServerResponse | Http2ServerResponse) => {
     void answerRequest(handler as (r: IncomingMessage) => Response, request as IncomingMessage, response as ServerResponse, onError);
@@ -76,6 +77,18 @@ export async function serveHttp2(handler: Http2Handler, options: ServeOptions): 
   attach(server, handler, { onError, handshakeTimeout });
   await listen(server, options);
   return withAddress(server, options.tls === undefined ? 'http:' : 'https:');
+}
+
+/**
+ * A session that opens no stream within `ms` is dropped, as an HTTP/1.1 client that sends no
+ * request head is (node:http2 has no header timeout of its own).
+ */
+function dropIfSilent(session: Http2Session, ms: number): void {
+  const timer = setTimeout(() => session.destroy(), ms);
+  timer.unref();
+  const clear = (): void => clearTimeout(timer);
+  session.once('stream', clear);
+  session.once('close', clear);
 }
 
 /** What shutdown() must end on an http2 server: its sessions and (HTTP/1.1) sockets. */

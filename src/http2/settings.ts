@@ -11,7 +11,14 @@ export const STREAM_WINDOW = 1024 * 1024;
 /** Connection-level receive window, shared by every stream of a session. */
 export const SESSION_WINDOW = 16 * 1024 * 1024;
 
-export const SERVER_SETTINGS: Settings = { enableConnectProtocol: true, initialWindowSize: STREAM_WINDOW };
+/** Streams (WebSockets and requests) open at once on one connection; node's default is 2^32 - 1. */
+export const MAX_CONCURRENT_STREAMS = 1000;
+
+export const SERVER_SETTINGS: Settings = {
+  enableConnectProtocol: true,
+  initialWindowSize: STREAM_WINDOW,
+  maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
+};
 export const CLIENT_SETTINGS: Settings = { initialWindowSize: STREAM_WINDOW };
 
 /** Widens a new session's connection window (there is no setting for it, only WINDOW_UPDATE). */
