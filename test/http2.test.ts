@@ -66,7 +66,8 @@ function echoHandler(seen: AsyncQueue<Seen>): Http2Handler {
       throw error;
     }
     void started.websocket.then((ws) => {
-      if (!path.startsWith('/ws/stall')) ws.pipe(ws);
+      if (path.startsWith('/ws/drop')) ws.destroy();
+      else if (!path.startsWith('/ws/stall')) ws.pipe(ws);
       seen.push({ ws, httpVersion: request.httpVersion, path });
     });
     return started.response;
@@ -566,3 +567,56 @@ timeoutSuite('a connection that opens no stream within handshakeTimeout is dropp
 });
 
 timeoutSuite.run();
+
+const closingSuite = suite('http2: how streams end');
+
+function rawConnect(session: ClientHttp2Session, port: number, path: string): ClientHttp2Stream {
+  const stream = session.request(
+    { ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': 'http', ':path': path, ':authority': `127.0.0.1:${port}`, 'sec-websocket-version': '13' },
+    { endStream: false },
+  );
+  stream.on('error', () => {});
+  return stream;
+}
+
+closingSuite('a clean close from a peer that never sends END_STREAM (like undici): RST_STREAM(NO_ERROR) after the grace', async () => {
+  await withHttp2Server({ tls: false }, async (port, seen) => {
+    const session = http2Connect(`http://127.0.0.1:${port}`);
+    try {
+      const stream = rawConnect(session, port, '/ws');
+      await once(stream, 'response');
+      const server = await seen.shift();
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.write(frame({ opcode: Op.Close, payload: closePayload(1000, 'done') })); // and no END_STREAM
+      await once(stream, 'close');
+      assert.is(stream.rstCode, h2.NGHTTP2_NO_ERROR);
+      assert.is(closeCodeIn(Buffer.concat(chunks)), 1000, 'the close was echoed first');
+      const info = await server.ws.closeInfo;
+      assert.equal([info.code, info.wasClean], [1000, true]);
+    } finally {
+      session.close();
+    }
+  });
+});
+
+closingSuite('a dropped Websocket resets its stream with RST_STREAM(CANCEL); the session lives on', async () => {
+  await withHttp2Server({ tls: false }, async (port, seen) => {
+    const session = http2Connect(`http://127.0.0.1:${port}`);
+    try {
+      const stream = rawConnect(session, port, '/ws/drop');
+      stream.resume();
+      await once(stream, 'close');
+      assert.is(stream.rstCode, h2.NGHTTP2_CANCEL);
+      assert.is((await (await seen.shift()).ws.closeInfo).code, 1006);
+      const ws = await connect(`ws://127.0.0.1:${port}/ws`, { http2: 'require' });
+      await echo(ws, ['still fine']);
+      ws.close();
+      await ws.closeInfo;
+    } finally {
+      session.close();
+    }
+  });
+});
+
+closingSuite.run();

@@ -55,8 +55,13 @@ type AnyHttp2Server = Http2SecureServer | Http2Server;
 
 const EMPTY = Buffer.alloc(0);
 
+/** node:http2 exports no server classes to test with instanceof: look along the prototype chain. */
 export function isHttp2Server(server: object): server is AnyHttp2Server {
-  return server.constructor?.name === 'Http2SecureServer' || server.constructor?.name === 'Http2Server';
+  for (let proto = Object.getPrototypeOf(server); proto !== null; proto = Object.getPrototypeOf(proto)) {
+    const name = (proto as { constructor?: { name?: string } }).constructor?.name;
+    if (name === 'Http2SecureServer' || name === 'Http2Server') return true;
+  }
+  return false;
 }
 
 /** serve() with `http2: true`: TLS gives h2 + http/1.1 on one port, no TLS gives h2c. */
@@ -115,7 +120,7 @@ function connectionsOf(server: AnyHttp2Server): Connections {
 }
 
 function isSecure(server: AnyHttp2Server): boolean {
-  return server.constructor.name === 'Http2SecureServer';
+  return 'setSecureContext' in server; // tls.Server's
 }
 
 /**
