@@ -101,7 +101,7 @@ test('npm pack on a fresh copy builds a package that installs, type-checks stric
     const [packed] = JSON.parse(stdout) as Packed[];
     assert.ok(packed !== undefined, stdout);
     const files = packed.files.map((file) => file.path).sort();
-    const unexpected = files.filter((path) => !/^(LICENSE|README\.md|package\.json|dist\/src\/[\w-]+\.(js|d\.ts))$/.test(path));
+    const unexpected = files.filter((path) => !/^(LICENSE|README\.md|package\.json|dist\/src\/(?:[\w-]+\/)*[\w-]+\.(js|d\.ts))$/.test(path));
     assert.equal(unexpected, [], 'only the built library, LICENSE, README and package.json; no source maps');
     assert.ok(files.includes('dist/src/index.js') && files.includes('dist/src/index.d.ts'), files.join('\n'));
     assert.ok(files.includes('LICENSE'));
