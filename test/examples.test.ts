@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
+import { connect } from 'prise-ws';
 import { selfSignedCertificate } from './helpers/tls-cert.js';
 
 const DEADLINE = 10_000;
@@ -188,6 +189,30 @@ examplesSuite('wss-echo: serves wss:// with the given key and certificate', asyn
       assert.is(String(reply), 'secret');
       client.close();
       await deadline(once(client, 'close'), 'tls close');
+    } finally {
+      stop(server);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+examplesSuite('http2-echo: echoes over an HTTP/2 extended CONNECT and over an HTTP/1.1 upgrade', async () => {
+  const { key, cert } = selfSignedCertificate();
+  const dir = mkdtempSync(join(tmpdir(), 'prise-example-'));
+  writeFileSync(join(dir, 'key.pem'), key);
+  writeFileSync(join(dir, 'cert.pem'), cert);
+  try {
+    const server = await run('http2-echo', { TLS_KEY: dir + '/key.pem', TLS_CERT: dir + '/cert.pem' });
+    try {
+      for (const http2 of ['require', false] as const) {
+        const ws = await deadline(connect(server.url, { http2, tls: { ca: cert } }), `connect (http2: ${http2})`);
+        ws.write('both ways');
+        const [reply] = await deadline(once(ws, 'data'), 'echo');
+        assert.is(reply, 'both ways');
+        ws.close();
+        await deadline(ws.closeInfo, 'close');
+      }
     } finally {
       stop(server);
     }
