@@ -25,6 +25,7 @@ import * as assert from 'uvu/assert';
 import { Agent, WebSocket as UndiciWebSocket } from 'undici';
 import WebSocketClient from 'ws';
 import {
+  accept,
   attach,
   connect,
   ConnectError,
@@ -193,6 +194,18 @@ serverSuite('a refused extended CONNECT mirrors HTTP/1.1: 426 naming version 13,
       session.close();
     }
   });
+});
+
+serverSuite('accept() over HTTP/2: the session runs on the stream\'s Websocket', async () => {
+  const server = await serve((request) => accept(request, null, (ws) => ws.pipe(ws)), { http2: true, port: 0 });
+  try {
+    const ws = await withTimeout(connect(`ws://127.0.0.1:${server.port}/`, { http2: 'require' }), DEADLINE);
+    await withTimeout(echo(ws, ['from a session']), DEADLINE);
+    ws.close();
+    assert.is((await withTimeout(ws.closeInfo, DEADLINE)).wasClean, true);
+  } finally {
+    await shutdown(server, { timeout: 500 });
+  }
 });
 
 serverSuite.run();
