@@ -1,0 +1,173 @@
+// Server mode: serve() with a handler that upgrades WebSocket requests (on --path, or any path),
+// answers other requests from --serve-dir, and runs each connection as an echo, a member of the
+// broadcast group, or an --exec process. Ctrl-C (or SIGTERM) shuts down gracefully with
+// shutdown(): 1001 to every client, bounded in time; a second Ctrl-C exits at once.
+
+import { readFileSync, statSync } from 'node:fs';
+import type { IncomingMessage, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { requestedProtocols } from '../handshake.js';
+import type { Response } from '../response.js';
+import { serve, shutdown } from '../server.js';
+import { start } from '../start.js';
+import type { Websocket } from '../websocket.js';
+import { ExitCode, ServerMode, UsageError, type ServerConfig } from './args.js';
+import { broadcastGroup } from './broadcast.js';
+import { connectionLog, type Counts } from './connection-log.js';
+import { runExec } from './exec.js';
+import { warn } from './log.js';
+import { serveFile } from './static.js';
+
+function text(status: number, body: string, headers: Record<string, string> = {}): Response {
+  return { status, headers: { 'Content-Type': 'text/plain; charset=utf-8', ...headers }, body: body + '\n' };
+}
+
+export async function runServer(config: ServerConfig): Promise<ExitCode> {
+  const tls = config.tlsKey === undefined ? undefined : { key: readOption('--tls-key', config.tlsKey), cert: readOption('--tls-cert', config.tlsCert!) };
+  if (config.serveDir !== undefined && !isDirectory(config.serveDir)) throw new UsageError(`--serve-dir ${config.serveDir} is not a directory`);
+  const log = connectionLog(config.quiet);
+  const counts = new WeakMap<Websocket, Counts>();
+  const group = broadcastGroup((ws) => counts.get(ws)!.out++);
+  /** --exec processes still running, so that shutdown can wait for them. */
+  const processes = new Set<Promise<void>>();
+  let live = 0;
+  let lastId = 0;
+
+  const session = (ws: Websocket, request: IncomingMessage): void => {
+    const id = ++lastId;
+    const remote = addressOf(request.socket.remoteAddress, request.socket.remotePort);
+    const began = Date.now();
+    const mine: Counts = { in: 0, out: 0 };
+    counts.set(ws, mine);
+    const path = (request.url ?? '/').split('?')[0]!;
+    log.opened(id, remote, path, ws.protocol);
+    void ws.closeInfo.then((info) => {
+      live--;
+      log.closed(id, remote, ws.protocol, Date.now() - began, mine, info);
+    });
+    if (config.serverMode === ServerMode.Echo) echo(ws, mine);
+    else if (config.serverMode === ServerMode.Broadcast) {
+      group.join(ws);
+      ws.on('data', (message: string | Buffer) => {
+        mine.in++;
+        group.send(ws, message);
+      });
+    } else {
+      const url = new URL(request.url ?? '/', 'http://localhost');
+      const gone = runExec(ws, {
+        command: config.command!,
+        binary: config.binary,
+        killGrace: config.killGrace,
+        counts: mine,
+        log: (line) => log.note(id, line),
+        env: {
+          PRISE_WS_ID: String(id),
+          REMOTE_ADDR: request.socket.remoteAddress ?? '',
+          REMOTE_PORT: String(request.socket.remotePort ?? ''),
+          REQUEST_URI: request.url ?? '/',
+          PATH_INFO: url.pathname,
+          QUERY_STRING: url.search.slice(1),
+          WEBSOCKET_PROTOCOL: ws.protocol ?? '',
+        },
+      });
+      processes.add(gone);
+      void gone.then(() => processes.delete(gone));
+    }
+  };
+
+  const handler = (request: IncomingMessage): Response | Promise<Response> => {
+    const path = (request.url ?? '/').split('?')[0]!;
+    if (!isWebsocketRequest(request) && config.serveDir !== undefined) return serveFile(config.serveDir, request);
+    if (config.path !== undefined && path !== config.path) return text(404, 'not found');
+    if (!originAllowed(request.headers.origin, config.origins)) return text(403, 'origin not allowed');
+    if (live >= config.maxConnections) return text(503, 'too many connections', { 'Retry-After': '5' });
+    // The server's list, chosen in the client's order; none in common: answer without one.
+    const protocol = requestedProtocols(request).find((offered) => config.protocols.includes(offered)) ?? null;
+    const { response, websocket } = start(request, protocol, { deflate: config.deflate }); // throws the 400/426 for serve() to send
+    live++; // counted from the handshake on, so --max-connections holds while 101s are in flight
+    websocket.then(
+      (ws) => session(ws, request),
+      () => live--,
+    );
+    return response;
+  };
+
+  let server: Server;
+  try {
+    server = await serve(handler, {
+      host: config.host,
+      port: config.port,
+      ...(tls === undefined ? {} : { tls }),
+      onError: (error, request) => warn(`handler failed for ${request.method} ${request.url}: ${(error as Error).message}`),
+    });
+  } catch (error) {
+    warn(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
+    return ExitCode.ConnectFailed;
+  }
+  const { address, port } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+  const mode = config.serverMode === ServerMode.Exec ? `exec ${config.command}` : config.serverMode;
+  warn(`listening on ${tls === undefined ? 'ws' : 'wss'}://${host}:${port}${config.path ?? '/'} (${mode})`);
+
+  return new Promise<ExitCode>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) {
+        warn(`${signal} again: exiting at once`);
+        process.exit(130);
+      }
+      stopping = true;
+      warn(`${signal}: shutting down (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to exit at once)`);
+      void shutdown(server, { timeout: config.shutdownTimeout }).then(async () => {
+        // The processes got SIGTERM as their connections closed; SIGKILL follows after the grace.
+        await Promise.race([Promise.all(processes), new Promise((done) => setTimeout(done, config.killGrace + 1000).unref())]);
+        resolve(ExitCode.Ok);
+      });
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+function echo(ws: Websocket, counts: Counts): void {
+  ws.on('data', (message: string | Buffer) => {
+    counts.in++;
+    counts.out++;
+    if (!ws.write(message) && !ws.isPaused()) {
+      ws.pause();
+      ws.once('drain', () => ws.resume());
+    }
+  });
+}
+
+function isWebsocketRequest(request: IncomingMessage): boolean {
+  return /(^|[\s,])websocket($|[\s,])/i.test(request.headers.upgrade ?? '');
+}
+
+/** No allow-list: any origin. A request without Origin (not from a browser) is allowed. */
+export function originAllowed(origin: string | undefined, allowed: readonly string[]): boolean {
+  if (allowed.length === 0 || origin === undefined) return true;
+  const wanted = origin.toLowerCase();
+  return allowed.some((entry) => entry.toLowerCase().replace(/\/+$/, '') === wanted);
+}
+
+function addressOf(address: string | undefined, port: number | undefined): string {
+  if (address === undefined) return '-';
+  return `${address.includes(':') ? `[${address}]` : address}:${port}`;
+}
+
+function readOption(option: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new UsageError(`cannot read ${option} ${file}: ${(error as Error).message}`);
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
