@@ -8,6 +8,7 @@ import type { CloseInfo, Websocket } from '../websocket.js';
 import type { ClientConfig } from './args.js';
 import { describeClose } from './close.js';
 import { formatMessage, hexPreview, jsonError, jsonLine, parseHex } from './format.js';
+import { allRead } from './pipe.js';
 import { startPinger } from './pinger.js';
 
 const HELP = [
@@ -105,6 +106,7 @@ export async function runInteractive(ws: Websocket, config: ClientConfig): Promi
   show(`connected${ws.protocol === null ? '' : ` (protocol ${ws.protocol})`}; /help for commands`);
   const info = await ws.closeInfo;
   pinger.stop();
+  await allRead(ws);
   show(`closed: ${describeClose(info)}`);
   open = false;
   rl.close();

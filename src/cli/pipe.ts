@@ -38,7 +38,20 @@ export async function runPipe(ws: Websocket, config: ClientConfig): Promise<Clos
   });
   const info = await ws.closeInfo;
   pinger.stop();
+  await allRead(ws);
   return info;
+}
+
+/**
+ * Resolves once every message has been handed out: closeInfo can come first while messages
+ * still wait in the stream (stdout was full) or in zlib (permessage-deflate).
+ */
+export function allRead(ws: Websocket): Promise<void> {
+  if (ws.readableEnded || ws.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    ws.once('end', resolve);
+    ws.once('close', resolve);
+  });
 }
 
 /** Sends stdin as messages until EOF, the first message with --once, or the connection closing. */
