@@ -284,7 +284,7 @@ test('--deflate on both sides: messages pass compressed', async () => {
     const line = 'compressible '.repeat(500);
     const client = startCli(['--deflate', server.url]);
     client.write(line + '\n');
-    await client.waitFor(/compressible\n/, 10_000, 'stdout');
+    await client.waitFor(/\n/, 10_000, 'stdout');
     client.end();
     assert.is((await client.exited).code, 0, client.stderr());
     assert.is(client.stdout().toString(), line + '\n');
