@@ -162,3 +162,18 @@ export async function cliServer(args: readonly string[], options: StartOptions =
     },
   };
 }
+
+/** Waits until no process of group `pgid` is left. */
+export async function waitGone(pgid: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    try {
+      process.kill(-pgid, 0);
+    } catch {
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`process group ${pgid} still alive`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
