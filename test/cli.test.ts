@@ -30,6 +30,36 @@ test('a client piped to an echo server: each line comes back as a line, EOF clos
   }
 });
 
+test('Ctrl-C on a piped client closes with 1000 and exits 0', async () => {
+  const server = await cliServer(['--echo']);
+  const client = startCli(['--no-close', server.url]);
+  try {
+    client.write('x\n');
+    await client.waitFor(/x\n/, 10_000, 'stdout');
+    client.child.kill('SIGINT');
+    assert.is((await client.exited).code, 0, client.stderr());
+    await server.waitFor(/#1 close .* code=1000/);
+  } finally {
+    client.kill();
+    await server.stop();
+  }
+});
+
+test('stdout closing early (| head -1) closes with 1000 and exits 0', async () => {
+  const server = await cliServer(['--exec', 'yes tick']);
+  const client = startCli(['--no-close', server.url]);
+  try {
+    client.end();
+    await client.waitFor(/tick\n/, 10_000, 'stdout');
+    client.child.stdout!.destroy(); // the reader goes away: the next writes get EPIPE
+    assert.is((await client.exited).code, 0, client.stderr());
+    await server.waitFor(/#1 close .* code=1000/);
+  } finally {
+    client.kill();
+    await server.stop();
+  }
+});
+
 test('a URL without a scheme means ws://, and http:// means ws://', async () => {
   const server = await cliServer([]);
   try {

@@ -42,6 +42,7 @@ Client:  prise-ws [options] <url>
       --connect-timeout <s>   give up on the opening handshake after <s> seconds (default 10)
                                 prise-ws --connect-timeout 2 ws://127.0.0.1:8080/
 
+  EOF on stdin, or Ctrl-C, closes with 1000 (a second Ctrl-C exits at once).
   Exit codes: 0 closed cleanly (1000, or no code), 1 could not connect (refused handshake:
   status and body printed; or no HTTP answer: the reason printed), 2 usage, 3 closed
   abnormally (the code and reason printed on stderr).

@@ -8,7 +8,8 @@ export function warn(message: string): void {
 /** Resolves once everything written to `stream` so far has been handed to the OS. */
 export function flushed(stream: NodeJS.WritableStream): Promise<void> {
   return new Promise((resolve) => {
-    if ((stream as { destroyed?: boolean }).destroyed) return resolve();
+    const state = stream as { destroyed?: boolean; errored?: unknown };
+    if (state.destroyed === true || (state.errored ?? null) !== null) return resolve();
     stream.write('', () => resolve());
   });
 }

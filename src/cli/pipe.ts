@@ -1,7 +1,7 @@
 // The client over pipes and files: stdin becomes messages (lines, or binary reads, or NUL-cut
 // pieces), incoming messages go to stdout. Backpressure holds both ways: a full socket stops
 // reading stdin, a full stdout stops reading the socket. EOF closes with 1000 (unless
-// --no-close); --once sends one message and closes after the first reply.
+// --no-close), and so does Ctrl-C; --once sends one message and closes after the first reply.
 
 import type { CloseInfo, Websocket } from '../websocket.js';
 import type { ClientConfig } from './args.js';
@@ -18,6 +18,7 @@ export async function runPipe(ws: Websocket, config: ClientConfig): Promise<Clos
   out.on('error', () => {
     // stdout went away (`| head -1`): nobody reads any more, so say goodbye.
     printing = false;
+    ws.resume(); // it may wait for a 'drain' that will never come
     if (ws.readyState === 'open') ws.close(1000);
   });
   ws.on('data', (message: string | Buffer) => {
@@ -30,6 +31,12 @@ export async function runPipe(ws: Websocket, config: ClientConfig): Promise<Clos
       out.once('drain', () => ws.resume());
     }
   });
+  // Ctrl-C closes with 1000 and waits for the close to complete; a second one exits at once.
+  const interrupt = (): void => {
+    if (ws.readyState !== 'open') process.exit(130);
+    ws.close(1000);
+  };
+  process.on('SIGINT', interrupt);
   const onRtt = config.printPingRtt ? (ms: number) => warn(`pong after ${ms.toFixed(2)} ms`) : null;
   const pinger = startPinger(ws, config.pingInterval, onRtt);
   void sendInput(ws, config).catch((error: Error) => {
@@ -39,6 +46,7 @@ export async function runPipe(ws: Websocket, config: ClientConfig): Promise<Clos
   const info = await ws.closeInfo;
   pinger.stop();
   await allRead(ws);
+  process.off('SIGINT', interrupt);
   return info;
 }
 
