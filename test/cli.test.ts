@@ -106,12 +106,13 @@ test('exit code 1: connection refused, with the reason', async () => {
   assert.match(result.stderr, /cannot connect to ws:\/\/127\.0\.0\.1:\d+\/: .*ECONNREFUSED/);
 });
 
-test('exit code 1: a refused handshake prints the status', async () => {
+test('exit code 1: a refused handshake prints the status and the body', async () => {
   const server = await cliServer(['--path', '/ws']);
   try {
     const result = await runCli([server.url.replace('/ws', '/elsewhere')]);
     assert.is(result.code, 1);
     assert.match(result.stderr, /404/);
+    assert.match(result.stderr, /404 Not Found.*"not found"/); // with the body the server sent
   } finally {
     await server.stop();
   }

@@ -58,11 +58,8 @@ function reportConnectError(error: unknown, url: string): ExitCode {
   } else {
     warn(`cannot connect to ${url}: ${error.message}`);
   }
-  // A refused handshake's body explains the status (ConnectError carries it once issue 10 lands).
-  const body = (error as { body?: unknown }).body;
-  if (body !== undefined && body !== null) {
-    const text = Buffer.isBuffer(body) || body instanceof Uint8Array ? Buffer.from(body).toString('utf8') : String(body);
-    if (text.length > 0) process.stderr.write(text.slice(0, MAX_BODY) + (text.endsWith('\n') ? '' : '\n'));
-  }
+  // A refused handshake's body explains the status; the message quotes only its start.
+  const body = error.body ?? '';
+  if (body.trim().length > 0 && !error.message.endsWith(JSON.stringify(body.trim()))) process.stderr.write(body.slice(0, MAX_BODY) + (body.endsWith('\n') ? '' : '\n'));
   return ExitCode.ConnectFailed;
 }
