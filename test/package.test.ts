@@ -117,6 +117,9 @@ test('npm pack on a fresh copy builds a package that installs, type-checks stric
       dependencies?: unknown;
     };
     assert.is(installed.dependencies, undefined, 'no runtime dependencies');
+    // The prise-ws command line, as `npx prise-ws` finds it: linked into .bin and executable.
+    const { stdout: version } = await run(join(app, 'node_modules/.bin/prise-ws'), ['--version'], app, cache);
+    assert.is(version.trim(), JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version);
     // TypeScript and Node's types from this repository, as if installed.
     mkdirSync(join(app, 'node_modules/@types'));
     symlinkSync(join(repo, 'node_modules/typescript'), join(app, 'node_modules/typescript'), 'dir');
