@@ -149,6 +149,7 @@ test('exit code 2: usage errors', async () => {
     ['--listen', '0', '--tls-key', '/no/such/key.pem'],
     ['--listen', '0', '--serve-dir', '/no/such/dir'],
     ['--listen', '0', '--path', 'no-slash'],
+    ['--listen', '0', '--origin', 'not an origin'],
   ];
   for (const args of cases) {
     const result = await runCli(args);

@@ -1,4 +1,4 @@
-// Server mode: serve() with a handler that upgrades WebSocket requests (on --path, or any path),
+// Server mode: serve() with a handler that accept()s WebSocket requests (on --path, or any path),
 // answers other requests from --serve-dir, and runs each connection as an echo, a member of the
 // broadcast group, or an --exec process. Ctrl-C (or SIGTERM) shuts down gracefully with
 // shutdown(): 1001 to every client, bounded in time; a second Ctrl-C exits at once.
@@ -6,10 +6,11 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { accept } from '../accept.js';
 import { requestedProtocols } from '../handshake.js';
+import { checkOrigins } from '../origin.js';
 import type { Response } from '../response.js';
 import { serve, shutdown } from '../server.js';
-import { start } from '../start.js';
 import type { Websocket } from '../websocket.js';
 import { ExitCode, ServerMode, UsageError, type ServerConfig } from './args.js';
 import { broadcastGroup } from './broadcast.js';
@@ -33,7 +34,20 @@ export async function runServer(config: ServerConfig): Promise<ExitCode> {
   let live = 0;
   let lastId = 0;
 
+  const options = { deflate: config.deflate, ...(config.origins.length === 0 ? {} : { origins: config.origins }) };
+  try {
+    if (options.origins !== undefined) checkOrigins(options.origins);
+  } catch (error) {
+    throw new UsageError(`--origin: ${(error as Error).message}`);
+  }
+
   const session = (ws: Websocket, request: IncomingMessage): void => {
+    // Handshakes that crossed can overshoot the handler's check: those go away at once.
+    if (++live > config.maxConnections) {
+      ws.close(1013, 'too many connections');
+      void ws.closeInfo.then(() => live--);
+      return;
+    }
     const id = ++lastId;
     const remote = addressOf(request.socket.remoteAddress, request.socket.remotePort);
     const began = Date.now();
@@ -79,17 +93,11 @@ export async function runServer(config: ServerConfig): Promise<ExitCode> {
     const path = (request.url ?? '/').split('?')[0]!;
     if (!isWebsocketRequest(request) && config.serveDir !== undefined) return serveFile(config.serveDir, request);
     if (config.path !== undefined && path !== config.path) return text(404, 'not found');
-    if (!originAllowed(request.headers.origin, config.origins)) return text(403, 'origin not allowed');
     if (live >= config.maxConnections) return text(503, 'too many connections', { 'Retry-After': '5' });
     // The server's list, chosen in the client's order; none in common: answer without one.
     const protocol = requestedProtocols(request).find((offered) => config.protocols.includes(offered)) ?? null;
-    const { response, websocket } = start(request, protocol, { deflate: config.deflate }); // throws the 400/426 for serve() to send
-    live++; // counted from the handshake on, so --max-connections holds while 101s are in flight
-    websocket.then(
-      (ws) => session(ws, request),
-      () => live--,
-    );
-    return response;
+    // accept() throws the 400/426 (or the 403 of a refused Origin) for serve() to send.
+    return accept(request, protocol, (ws) => session(ws, request), options);
   };
 
   let server: Server;
@@ -142,13 +150,6 @@ function echo(ws: Websocket, counts: Counts): void {
 
 function isWebsocketRequest(request: IncomingMessage): boolean {
   return /(^|[\s,])websocket($|[\s,])/i.test(request.headers.upgrade ?? '');
-}
-
-/** No allow-list: any origin. A request without Origin (not from a browser) is allowed. */
-export function originAllowed(origin: string | undefined, allowed: readonly string[]): boolean {
-  if (allowed.length === 0 || origin === undefined) return true;
-  const wanted = origin.toLowerCase();
-  return allowed.some((entry) => entry.toLowerCase().replace(/\/+$/, '') === wanted);
 }
 
 function addressOf(address: string | undefined, port: number | undefined): string {
