@@ -26,6 +26,19 @@ test('a line-by-line cat: each message is a line in, each line out is a message;
   }
 });
 
+test('a client that sends and closes at once still gets the answers (the close waits for the process)', async () => {
+  const server = await cliServer(['--exec', 'while IFS= read -r line; do sleep 0.1; echo "answer to $line"; done']);
+  try {
+    const result = await runCli([server.url], { input: 'q1\nq2\n' });
+    assert.is(result.code, 0, result.stderr);
+    assert.is(result.stdout.toString(), 'answer to q1\nanswer to q2\n');
+    await server.waitFor(/#1 close .* in=2 out=2 code=1000/);
+    assert.not.match(server.stderr(), /killed/); // it ended on EOF, no signal needed
+  } finally {
+    await server.stop();
+  }
+});
+
 test('a process that exits 0 closes with 1000, after all its output; stderr is logged with the id', async () => {
   const server = await cliServer(['--exec', 'echo out1; echo oops >&2; printf "no newline"; exit 0']);
   try {

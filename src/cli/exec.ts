@@ -2,7 +2,8 @@
 // its stdin, one per line (raw with --binary); its stdout lines (reads, with --binary) come back
 // as messages; its stderr is logged with the connection id. When the process exits the
 // WebSocket closes with 1000, or 1011 if it failed; when the WebSocket closes the process gets
-// SIGTERM, then SIGKILL after a grace period. It runs in a process group of its own, so the
+// SIGTERM, then SIGKILL after a grace period. A peer's close gives the process EOF first, and is
+// answered once it has exited, so a client that sends and closes at once still gets its answers. It runs in a process group of its own, so the
 // signals reach what the shell started too.
 
 import { spawn } from 'node:child_process';
@@ -42,29 +43,51 @@ export function runExec(ws: Websocket, options: ExecOptions): Promise<void> {
     }
   };
 
-  // Messages to stdin; a full pipe pauses the Websocket (and TCP behind it).
+  // Messages to stdin, read from the Websocket only while the pipe has room (TCP slows the peer
+  // down meanwhile). Read with read(), never past the last message: the peer's close is answered
+  // once we read to the end of the stream, and holding that read lets the process get EOF and
+  // still answer the last messages. Its exit releases it (bounded by the closeTimeout).
   let stdinFull = false;
+  let holding = false;
   child.stdin.on('error', () => {}); // EPIPE: the process exited without reading everything
-  ws.on('data', (message: string | Buffer) => {
-    counts.in++;
-    if (!child.stdin.writable) return;
-    const bytes = typeof message === 'string' ? Buffer.from(message) : message;
-    const room = child.stdin.write(binary ? bytes : Buffer.concat([bytes, NEWLINE]));
-    if (!room && !stdinFull) {
-      stdinFull = true;
-      ws.pause();
-      child.stdin.once('drain', () => {
-        stdinFull = false;
-        ws.resume();
-      });
+  const pump = (): void => {
+    while (!stdinFull && !holding && ws.readableLength > 0) {
+      const message = ws.read(1) as string | Buffer | null; // read(1): never ends the stream itself
+      if (message === null) break;
+      counts.in++;
+      if (!child.stdin.writable) continue;
+      const bytes = typeof message === 'string' ? Buffer.from(message) : message;
+      if (!child.stdin.write(binary ? bytes : Buffer.concat([bytes, NEWLINE]))) {
+        stdinFull = true;
+        child.stdin.once('drain', () => {
+          stdinFull = false;
+          pump();
+        });
+      }
     }
-  });
+    if (stdinFull || holding) return;
+    if (ws.readyState === 'closing' && !done) {
+      holding = true; // the close frame is in: the process gets EOF, and may still answer
+      child.stdin.end();
+      // A process that does not end on EOF holds the close no longer than this (the peer
+      // waits for our answer only so long: 5 s by default).
+      holdTimer = setTimeout(release, Math.min(options.killGrace, MAX_HOLD));
+    } else ws.read(); // nothing buffered: asks for more, or lets 'end' come
+  };
+  let holdTimer: NodeJS.Timeout | null = null;
+  const release = (): void => {
+    if (!holding) return;
+    holding = false;
+    if (holdTimer !== null) clearTimeout(holdTimer);
+    ws.read(); // to the end of the stream: the close answer may go now
+  };
+  ws.on('readable', pump);
   ws.on('end', () => child.stdin.end()); // the peer closed: EOF
 
   // stdout to messages; a full Websocket pauses the pipe.
   let wsFull = false;
   const send = (data: string | Buffer): void => {
-    if (ws.readyState !== 'open') return;
+    if (ws.writableEnded || ws.readyState === 'closed') return; // the peer's close may be in: answers still go
     counts.out++;
     if (!ws.write(data) && !wsFull) {
       wsFull = true;
@@ -106,6 +129,7 @@ export function runExec(ws: Websocket, options: ExecOptions): Promise<void> {
     });
     child.on('close', (code, signalName) => {
       done = true;
+      release();
       if (child.pid !== undefined) running.delete(child.pid);
       if (killTimer !== null) clearTimeout(killTimer);
       if (ws.readyState === 'open') {
@@ -128,6 +152,8 @@ export function runExec(ws: Websocket, options: ExecOptions): Promise<void> {
 }
 
 const NEWLINE = Buffer.from('\n');
+/** Longest wait, in ms, for a process to exit after the peer's close before answering it. */
+const MAX_HOLD = 2000;
 
 /** Process groups still running: an exiting prise-ws (a second Ctrl-C) takes them along. */
 const running = new Set<number>();

@@ -60,8 +60,10 @@ Server:  prise-ws --listen [host:]port [options]
       --exec '<command>'      run the command with /bin/sh -c for each connection:
                               messages go to its stdin, one per line, its stdout lines come
                               back as messages, its stderr is logged. Its exit closes the
-                              WebSocket (1000, or 1011 if it failed); the WebSocket closing
-                              sends it SIGTERM, then SIGKILL. Environment: REMOTE_ADDR,
+                              WebSocket (1000, or 1011 if it failed). The client's close
+                              gives it EOF and waits (at most 2 s) for it to exit, so its last
+                              answers still go out; then SIGTERM, and SIGKILL after
+                              --kill-grace. Environment: REMOTE_ADDR,
                               REMOTE_PORT, REQUEST_URI, PATH_INFO, QUERY_STRING,
                               WEBSOCKET_PROTOCOL, PRISE_WS_ID
                                 prise-ws --listen 8080 --exec 'tr a-z A-Z'
