@@ -24,7 +24,7 @@ test('a client piped to an echo server: each line comes back as a line, EOF clos
     assert.is(result.stdout.toString(), 'hello\nwörld 🌍\n\nlast line without newline\n');
     const log = await server.waitFor(/#1 close (\S+) protocol=- duration=\S+ in=4 out=4 code=1000/);
     assert.match(log[1]!, /^127\.0\.0\.1:\d+$/);
-    assert.match(server.stderr(), /#1 open 127\.0\.0\.1:\d+ path=\/ protocol=-/);
+    assert.match(server.stderr(), /#1 open 127\.0\.0\.1:\d+ path=\/ protocol=- http=1\.1/);
   } finally {
     await server.stop();
   }
@@ -279,6 +279,28 @@ test('TLS: --tls-key/--tls-cert server, client with --ca, and with --insecure', 
   }
 });
 
+test('--http2: a TLS server speaking HTTP/2 and HTTP/1.1 on one port; --http2 clients use RFC 8441', async () => {
+  const { dir, args, certFile } = tlsFiles();
+  const server = await cliServer(['--http2', ...args]);
+  const plain = await cliServer([]);
+  try {
+    const h2 = await runCli(['--http2', '--ca', certFile, server.url], { input: 'over h2\n' });
+    assert.is(h2.code, 0, h2.stderr);
+    assert.is(h2.stdout.toString(), 'over h2\n');
+    await server.waitFor(/#1 open .* http=2\.0/);
+    const h1 = await runCli(['--ca', certFile, server.url], { input: 'over h1\n' });
+    assert.is(h1.stdout.toString(), 'over h1\n');
+    await server.waitFor(/#2 open .* http=1\.1/);
+    const refused = await runCli(['--http2', plain.url]); // no HTTP/2 there, and no fallback
+    assert.is(refused.code, 1);
+    assert.match(refused.stderr, /cannot connect/);
+  } finally {
+    await server.stop();
+    await plain.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('--protocol: the server picks the first of its own the client offers, in the client order', async () => {
   const server = await cliServer(['--exec', 'echo "$WEBSOCKET_PROTOCOL"', '-p', 'chat.v1', '-p', 'chat.v2']);
   try {
@@ -418,7 +440,7 @@ test('--help documents every option, each with an example', async () => {
   const help = result.stdout.toString();
   const options = [
     '--header', '--protocol', '--origin', '--insecure', '--ca', '--deflate', '--binary', '--null', '--once', '--no-close',
-    '--ping-interval', '--print-ping-rtt', '--jsonl', '--connect-timeout', '--listen', '--echo', '--broadcast', '--exec',
+    '--ping-interval', '--print-ping-rtt', '--jsonl', '--connect-timeout', '--http2', '--listen', '--echo', '--broadcast', '--exec',
     '--kill-grace', '--max-connections', '--serve-dir', '--path', '--tls-key', '--tls-cert', '--quiet', '--shutdown-timeout',
     '--help', '--version',
   ];

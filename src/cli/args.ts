@@ -43,6 +43,8 @@ export interface ClientConfig {
   readonly jsonl: boolean;
   /** ms the opening handshake may take. */
   readonly connectTimeout: number;
+  /** Open the WebSocket on an HTTP/2 stream (RFC 8441), no fallback. */
+  readonly http2: boolean;
 }
 
 export const ServerMode = { Echo: 'echo', Broadcast: 'broadcast', Exec: 'exec' } as const;
@@ -72,6 +74,8 @@ export interface ServerConfig {
   readonly killGrace: number;
   /** ms a graceful shutdown may take. */
   readonly shutdownTimeout: number;
+  /** Serve HTTP/2 too (RFC 8441): with TLS beside HTTP/1.1, without it h2c only. */
+  readonly http2: boolean;
 }
 
 export type Config = ClientConfig | ServerConfig | { readonly mode: 'help' } | { readonly mode: 'version' };
@@ -86,6 +90,7 @@ const options = {
   insecure: { type: 'boolean', short: 'k' },
   ca: { type: 'string' },
   deflate: { type: 'boolean' },
+  http2: { type: 'boolean' },
   binary: { type: 'boolean', short: 'b' },
   null: { type: 'boolean', short: '0' },
   once: { type: 'boolean' },
@@ -164,6 +169,7 @@ export function parseCommandLine(argv: readonly string[]): Config {
     printPingRtt: values['print-ping-rtt'] ?? false,
     jsonl: values.jsonl ?? false,
     connectTimeout: seconds('--connect-timeout', values['connect-timeout'] ?? '10', false),
+    http2: values.http2 ?? false,
   };
 }
 
@@ -200,6 +206,7 @@ function serverConfig(values: Values): ServerConfig {
     deflate: values.deflate ?? false,
     killGrace: seconds('--kill-grace', values['kill-grace'] ?? '3', true),
     shutdownTimeout: seconds('--shutdown-timeout', values['shutdown-timeout'] ?? '5', true),
+    http2: values.http2 ?? false,
   };
 }
 

@@ -43,6 +43,7 @@ function connectOptions(config: ClientConfig): ConnectOptions {
     deflate: config.deflate,
     tls,
     handshakeTimeout: config.connectTimeout,
+    ...(config.http2 ? { http2: 'require' as const } : {}),
   };
 }
 

@@ -11,7 +11,7 @@ export interface Counts {
 }
 
 export interface ConnectionLog {
-  opened(id: number, remote: string, path: string, protocol: string | null): void;
+  opened(id: number, remote: string, path: string, protocol: string | null, httpVersion: string): void;
   closed(id: number, remote: string, protocol: string | null, ms: number, counts: Counts, info: CloseInfo): void;
   /** A line about connection `id` that is not an open or close (an --exec process's stderr). */
   note(id: number, text: string): void;
@@ -23,8 +23,8 @@ function line(text: string): void {
 
 export function connectionLog(quiet: boolean): ConnectionLog {
   return {
-    opened(id, remote, path, protocol) {
-      if (!quiet) line(`#${id} open ${remote} path=${path} protocol=${protocol ?? '-'}`);
+    opened(id, remote, path, protocol, httpVersion) {
+      if (!quiet) line(`#${id} open ${remote} path=${path} protocol=${protocol ?? '-'} http=${httpVersion}`);
     },
     closed(id, remote, protocol, ms, counts, info) {
       if (quiet) return;

@@ -41,6 +41,9 @@ Client:  prise-ws [options] <url>
                                 prise-ws --jsonl wss://example.com/feed < /dev/null | jq .price
       --connect-timeout <s>   give up on the opening handshake after <s> seconds (default 10)
                                 prise-ws --connect-timeout 2 ws://127.0.0.1:8080/
+      --http2                 open the WebSocket on an HTTP/2 stream (RFC 8441); no
+                              fallback to HTTP/1.1 (ws:// means h2c with prior knowledge)
+                                prise-ws --http2 wss://example.com/socket
 
   EOF on stdin, or Ctrl-C, closes with 1000 (a second Ctrl-C exits at once).
   Exit codes: 0 closed cleanly (1000, or no code), 1 could not connect (refused handshake:
@@ -90,6 +93,9 @@ Server:  prise-ws --listen [host:]port [options]
                                 prise-ws --listen 8080 --origin https://example.com
       --deflate               accept permessage-deflate compression
                                 prise-ws --listen 8080 --deflate
+      --http2                 serve HTTP/2 WebSockets (RFC 8441) too: with --tls-key/--tls-cert
+                              beside HTTP/1.1 on one port; without TLS, h2c only
+                                prise-ws --listen 8443 --http2 --tls-key key.pem --tls-cert cert.pem
   -q, --quiet                 no log line per connection open and close
                                 prise-ws --listen 8080 --quiet
       --shutdown-timeout <s>  Ctrl-C closes every connection with 1001 and waits at most

@@ -4,13 +4,14 @@
 // shutdown(): 1001 to every client, bounded in time; a second Ctrl-C exits at once.
 
 import { readFileSync, statSync } from 'node:fs';
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { accept } from '../accept.js';
 import { requestedProtocols } from '../handshake.js';
 import { checkOrigins } from '../origin.js';
 import type { Response } from '../response.js';
-import { serve, shutdown } from '../server.js';
+import { serve, shutdown, type ListeningHttp2Server, type ListeningServer } from '../server.js';
 import type { Websocket } from '../websocket.js';
 import { ExitCode, ServerMode, UsageError, type ServerConfig } from './args.js';
 import { broadcastGroup } from './broadcast.js';
@@ -41,7 +42,7 @@ export async function runServer(config: ServerConfig): Promise<ExitCode> {
     throw new UsageError(`--origin: ${(error as Error).message}`);
   }
 
-  const session = (ws: Websocket, request: IncomingMessage): void => {
+  const session = (ws: Websocket, request: IncomingMessage | Http2ServerRequest): void => {
     // Handshakes that crossed can overshoot the handler's check: those go away at once.
     if (++live > config.maxConnections) {
       ws.close(1013, 'too many connections');
@@ -54,7 +55,7 @@ export async function runServer(config: ServerConfig): Promise<ExitCode> {
     const mine: Counts = { in: 0, out: 0 };
     counts.set(ws, mine);
     const path = (request.url ?? '/').split('?')[0]!;
-    log.opened(id, remote, path, ws.protocol);
+    log.opened(id, remote, path, ws.protocol, request.httpVersion);
     void ws.closeInfo.then((info) => {
       live--;
       log.closed(id, remote, ws.protocol, Date.now() - began, mine, info);
@@ -89,7 +90,7 @@ export async function runServer(config: ServerConfig): Promise<ExitCode> {
     }
   };
 
-  const handler = (request: IncomingMessage): Response | Promise<Response> => {
+  const handler = (request: IncomingMessage | Http2ServerRequest): Response | Promise<Response> => {
     const path = (request.url ?? '/').split('?')[0]!;
     if (!isWebsocketRequest(request) && config.serveDir !== undefined) return serveFile(config.serveDir, request);
     if (config.path !== undefined && path !== config.path) return text(404, 'not found');
@@ -100,21 +101,23 @@ export async function runServer(config: ServerConfig): Promise<ExitCode> {
     return accept(request, protocol, (ws) => session(ws, request), options);
   };
 
-  let server: Server;
+  let server: ListeningServer | ListeningHttp2Server;
   try {
-    server = await serve(handler, {
+    const common = {
       host: config.host,
       port: config.port,
       ...(tls === undefined ? {} : { tls }),
-      onError: (error, request) => warn(`handler failed for ${request.method} ${request.url}: ${(error as Error).message}`),
-    });
+      onError: (error: unknown, request: { method?: string | undefined; url?: string | undefined }) =>
+        warn(`handler failed for ${request.method} ${request.url}: ${(error as Error).message}`),
+    };
+    server = config.http2 ? await serve(handler, { ...common, http2: true }) : await serve(handler as (request: IncomingMessage) => Response | Promise<Response>, common);
   } catch (error) {
     warn(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
     return ExitCode.ConnectFailed;
   }
   const { address, port } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
-  const mode = config.serverMode === ServerMode.Exec ? `exec ${config.command}` : config.serverMode;
+  const mode = (config.serverMode === ServerMode.Exec ? `exec ${config.command}` : config.serverMode) + (config.http2 ? ', http/2' : '');
   warn(`listening on ${tls === undefined ? 'ws' : 'wss'}://${host}:${port}${config.path ?? '/'} (${mode})`);
 
   return new Promise<ExitCode>((resolve) => {
@@ -148,8 +151,11 @@ function echo(ws: Websocket, counts: Counts): void {
   });
 }
 
-function isWebsocketRequest(request: IncomingMessage): boolean {
-  return /(^|[\s,])websocket($|[\s,])/i.test(request.headers.upgrade ?? '');
+/** An RFC 6455 upgrade, or an RFC 8441 extended CONNECT over HTTP/2. */
+function isWebsocketRequest(request: IncomingMessage | Http2ServerRequest): boolean {
+  if (request.method === 'CONNECT') return true;
+  const upgrade = request.headers.upgrade;
+  return /(^|[\s,])websocket($|[\s,])/i.test(typeof upgrade === 'string' ? upgrade : '');
 }
 
 function addressOf(address: string | undefined, port: number | undefined): string {
