@@ -10,7 +10,7 @@
 import { report, type ErrorListener } from './report.js';
 import type { Request, Response } from './response.js';
 import { begin, type Session, type StartOptions } from './start.js';
-import type { Websocket } from './websocket.js';
+import { failInternally, type Websocket } from './websocket.js';
 
 /**
  * Accepts a WebSocket opening handshake like start(), with the same checks and the same
@@ -31,17 +31,13 @@ export function accept(
 
 /**
  * Runs a session on its Websocket. An exception or a rejection closes the connection with 1011
- * (RFC 6455 §7.4.1: "encountered an unexpected condition") if it is still open, and is reported
- * to `onError`. A connection already closing is left to finish its closing handshake (bounded
- * by closeTimeout): cutting it would lose the close frames and what was written before them.
+ * (RFC 6455 §7.4.1: "encountered an unexpected condition"), with the error in closeInfo, and is
+ * reported to `onError`. A connection already closing finishes its closing handshake (bounded by
+ * closeTimeout): cutting it would lose the close frames and what was written before them.
  */
 export function runSession<R extends Request>(ws: Websocket, session: Session, request: R, onError: ErrorListener<R>): void {
   const fail = (error: unknown): void => {
-    try {
-      if (ws.readyState === 'open') ws.close(1011, 'internal error');
-    } catch {
-      ws.destroy();
-    }
+    ws[failInternally](error);
     report(onError, error, request);
   };
   let result: unknown;

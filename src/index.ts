@@ -1,5 +1,8 @@
 // prise: request-level WebSockets for Node. This file only re-exports.
 
+// The declarations use Node's types (Buffer, node:stream): consumers need @types/node.
+/// <reference types="node" preserve="true" />
+
 export { CloseCode, DEFAULT_MAX_PAYLOAD } from './constants.js';
 export { connect } from './client.js';
 export { openSession } from './http2/client.js';

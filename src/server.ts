@@ -331,7 +331,7 @@ export async function shutdown(server: Server | Http2SecureServer | Http2Server,
   const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, options.timeout ?? 5000)));
   await Promise.race([Promise.all([infos, closed]), expired]);
   clearTimeout(timer);
-  for (const ws of tracker.websockets) ws.destroy();
+  for (const ws of tracker.websockets) ws.terminate('server shut down before the closing handshake finished');
   for (const socket of tracker.answering) socket.destroy();
   server.closeAllConnections();
   // server.close() also waits for sockets node:http no longer tracks (upgraded or CONNECT by

@@ -70,6 +70,12 @@ const preframed = new WeakSet<Buffer>();
 
 type Callback = (error?: Error | null) => void;
 
+/**
+ * Fails a Websocket because application code around it failed (an accept() session threw):
+ * closes with 1011 and reports the error in closeInfo. Package-internal, not exported.
+ */
+export const failInternally = Symbol('prise.failInternally');
+
 /** What write(), end() and broadcast() send: a string as text, any bytes as binary. */
 export type Message = string | Buffer | Uint8Array | ArrayBuffer | ArrayBufferView;
 
@@ -201,7 +207,7 @@ export class Websocket extends Duplex {
 
   /** 'open'; 'closing' once a close frame was sent or received, or end() was called; then 'closed'. */
   get readyState(): ReadyState {
-    if (this.#socketClosed || this.destroyed) return 'closed';
+    if (this.#socketClosed || this.destroyed || this.#socket.destroyed) return 'closed';
     return this.#conn.state === State.Open && !this.writableEnded ? 'open' : 'closing';
   }
 
@@ -241,7 +247,7 @@ export class Websocket extends Duplex {
   override write(chunk: Message, encoding?: BufferEncoding | Callback, callback?: Callback): boolean {
     const done = typeof encoding === 'function' ? encoding : callback;
     const message = toMessage(chunk);
-    if (!this.#conn.canSend || this.writableEnded || this.destroyed) {
+    if (!this.#conn.canSend || this.writableEnded || this.destroyed || this.#socket.destroyed) {
       if (done !== undefined) process.nextTick(done, dropped());
       return false;
     }
@@ -401,7 +407,8 @@ export class Websocket extends Duplex {
 
   override _final(callback: Callback): void {
     const { code, reason } = this.#closeRequest;
-    this.#conn.close(code, reason); // after the peer's close, this echoes it
+    // After the peer's close, this echoes it; with TCP gone, no close frame is sent at all.
+    if (!this.#socketClosed) this.#conn.close(code, reason);
     this.#afterClose();
     callback();
   }
@@ -586,12 +593,25 @@ export class Websocket extends Duplex {
     try {
       return super.emit(event, ...args);
     } catch (error) {
-      this.#conn.failInternal(error instanceof Error ? error : new Error(String(error)));
-      this.#readerLeft();
-      this.#afterClose();
-      this.#pump(); // resumes reading until the peer's close; inside a pump, that pump does it
+      this[failInternally](error);
       return true;
     }
+  }
+
+  [failInternally](error: unknown): void {
+    this.#conn.failInternal(error instanceof Error ? error : new Error(String(error)));
+    this.#readerLeft();
+    this.#afterClose();
+    this.#pump(); // resumes reading until the peer's close; inside a pump, that pump does it
+  }
+
+  /**
+   * Cuts the connection at once, without a closing handshake (as shutdown() does at its
+   * timeout). Unlike destroy(), the stream ends normally: a for-await loop finishes, and
+   * closeInfo says 1006 with `reason` as its error.
+   */
+  terminate(reason = 'terminated'): void {
+    if (!this.#socketClosed) this.#drop(new Error(reason));
   }
 
   /** The reader is gone: end the readable side, and keep reading (dropping) until the peer's close. */

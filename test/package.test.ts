@@ -77,7 +77,6 @@ const TSCONFIG = {
     exactOptionalPropertyTypes: true,
     verbatimModuleSyntax: true,
     skipLibCheck: false,
-    types: ['node'],
     outDir: 'out',
   },
   files: ['main.ts'],

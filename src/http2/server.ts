@@ -252,7 +252,7 @@ export async function shutdownHttp2(server: AnyHttp2Server, tracker: Tracker, op
   const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, options.timeout ?? 5000)));
   await Promise.race([Promise.all([infos, closed]), expired]);
   clearTimeout(timer);
-  for (const ws of tracker.websockets) ws.destroy();
+  for (const ws of tracker.websockets) ws.terminate('server shut down before the closing handshake finished');
   for (const stream of tracker.answering) stream.destroy();
   for (const session of connections.sessions) session.destroy();
   for (const socket of connections.sockets) socket.destroy();
