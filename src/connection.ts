@@ -340,7 +340,11 @@ export class Connection {
       if (++this.#fragments > this.#maxFragments) {
         throw new ProtocolError('ERR_WS_TOO_MANY_FRAGMENTS', `message in more than ${this.#maxFragments} fragments`, CloseCode.PolicyViolation);
       }
-      if (!this.#compressed) this.#reserve(frame.fin && !continuation ? frame.length : this.#messageLength + frame.length);
+      if (!this.#compressed) {
+        this.#reserve(frame.fin && !continuation ? frame.length : this.#messageLength + frame.length);
+        // The payload is still to come: unmasked by the decoder straight into the message.
+        if (!frame.last) this.#decoder.payloadInto(this.#message, this.#messageLength + frame.payload.length);
+      }
     }
     const end = frame.fin && frame.last;
     if (this.#compressed) {
@@ -381,7 +385,9 @@ export class Connection {
 
   #append(piece: Buffer): void {
     if (piece.length === 0) return;
-    piece.copy(this.#message, this.#messageLength);
+    // A piece from payloadInto() already lies where it belongs.
+    const inPlace = piece.buffer === this.#message.buffer && piece.byteOffset === this.#message.byteOffset + this.#messageLength;
+    if (!inPlace) piece.copy(this.#message, this.#messageLength);
     this.#messageLength += piece.length;
     if (this.#messageOpcode === Opcode.Text) {
       // Fail fast: check the new bytes now rather than when the message completes.

@@ -1,12 +1,16 @@
 // The frame decoder (RFC 6455 §5.2): fed socket chunks with push(), asked for frames with next().
 // "Need more bytes" is a null, not an error. Data-frame payloads are handed out as they arrive, in
-// pieces that are views into the pushed chunks (unmasked in place), so a large frame is never
-// buffered here. Control frames come out whole (at most 125 bytes, copied only when split).
+// pieces, so a large frame is never buffered here. A data frame whose payload lies whole in one
+// chunk comes as one piece, a view into it (unmasked in place). Any other comes first as its
+// header alone (an empty first piece); the caller may then give a target with payloadInto(),
+// and the frame's bytes are unmasked straight into it as they arrive (one pass over them, no
+// copy after); without a target, pieces are views into the chunks. Control frames come out
+// whole (at most 125 bytes, copied only when split).
 // A frame the RFC forbids throws a ProtocolError; after that the decoder must not be used.
 
 import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode } from './constants.js';
 import { ProtocolError } from './errors.js';
-import { mask } from './mask.js';
+import { mask, maskInto } from './mask.js';
 
 export type Role = 'server' | 'client';
 
@@ -26,7 +30,7 @@ export interface Frame {
   readonly rsv1: boolean;
   /** Payload length announced by the header. */
   readonly length: number;
-  /** This piece of the payload, unmasked; the whole payload for control frames. */
+  /** This piece of the payload, unmasked (a view into the target, if one was given); the whole payload for control frames. */
   readonly payload: Buffer;
   /** The first piece of this frame (its header was just read). */
   readonly first: boolean;
@@ -54,6 +58,9 @@ export class FrameDecoder {
   /** Its masking key: 4 bytes of `#keySource` from `#keyStart` (the header's own bytes), or null. */
   #keySource: Buffer | null = null;
   #keyStart = 0;
+  /** Where the frame's pieces go, from payloadInto(); null: views into the chunks. */
+  #target: Buffer | null = null;
+  #targetOffset = 0;
   /** For a header split across chunks; made on first use. */
   #scratch: Buffer | null = null;
 
@@ -144,7 +151,23 @@ export class FrameDecoder {
     this.#remaining = length;
     this.#keySource = keySource;
     this.#keyStart = keyStart;
-    return this.#nextPiece(true);
+    const chunk = this.#chunks[0];
+    // The whole payload in this chunk: one piece. Otherwise the header first, so the caller can
+    // say where the payload goes before any of it is unmasked.
+    if (length === 0 || (chunk !== undefined && chunk.length - this.#offset >= length)) return this.#nextPiece(true);
+    return { opcode, fin, rsv1, length, payload: EMPTY, first: true, last: false };
+  }
+
+  /**
+   * Right after the first piece of a data frame that came as its header alone: the rest of its
+   * payload is to be unmasked into `target` from `offset` on (room for all of it is the caller's
+   * to make). Its pieces are then views into `target`.
+   */
+  payloadInto(target: Buffer, offset: number): void {
+    if (!this.#inFrame || this.#remaining !== this.#length) throw new Error('payloadInto() only right after a frame header');
+    if (target.length - offset < this.#length) throw new RangeError('payloadInto() target too small for the frame');
+    this.#target = target;
+    this.#targetOffset = offset;
   }
 
   /** Hands out what has arrived of the current data frame's payload. */
@@ -156,14 +179,26 @@ export class FrameDecoder {
     let payload = EMPTY;
     if (this.#remaining > 0 && chunk !== undefined) {
       const size = Math.min(this.#remaining, chunk.length - this.#offset);
-      payload = this.#take(size);
-      if (this.#keySource !== null) mask(payload, this.#keySource, this.#length - this.#remaining, this.#keyStart);
+      const done = this.#length - this.#remaining;
+      const target = this.#target;
+      if (target === null) {
+        payload = this.#take(size);
+        if (this.#keySource !== null) mask(payload, this.#keySource, done, this.#keyStart);
+      } else {
+        const at = this.#targetOffset + done;
+        const source = chunk.subarray(this.#offset, this.#offset + size);
+        if (this.#keySource !== null) maskInto(source, target, at, this.#keySource, done, this.#keyStart);
+        else target.set(source, at);
+        this.#skip(size);
+        payload = target.subarray(at, at + size);
+      }
       this.#remaining -= size;
     }
     const last = this.#remaining === 0;
     if (last) {
       this.#inFrame = false;
       this.#keySource = null;
+      this.#target = null;
     }
     return { opcode: this.#opcode, fin: this.#fin, rsv1: this.#rsv1, length: this.#length, payload, first, last };
   }

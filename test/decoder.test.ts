@@ -299,7 +299,8 @@ pieces('a data frame is handed out as its bytes arrive, not buffered', () => {
   const bytes = frame(0x82, payload, 'client'); // 4-byte header
   const decoder = new FrameDecoder(client);
   assert.equal(pieceShapes(decoder, cut(bytes, 100, 200)), [
-    [true, false, 96],
+    [true, false, 0], // not all in this chunk: the header comes alone
+    [false, false, 96],
     [false, false, 100],
     [false, true, 60],
   ]);
@@ -379,8 +380,61 @@ pieces('buffered counts the bytes not yet handed out', () => {
   assert.is(decoder.next(), null);
   assert.is(decoder.buffered, 3);
   decoder.push(Buffer.concat([fromHex('00'), pattern(10)]));
+  assert.is(decoder.next()!.payload.length, 0);
+  assert.is(decoder.buffered, 10);
   assert.is(decoder.next()!.payload.length, 10);
   assert.is(decoder.buffered, 0);
+});
+
+pieces('a data frame whole in its chunk comes as one piece', () => {
+  for (const role of ['client', 'server'] as const) {
+    const decoder = new FrameDecoder({ role, maxPayload: MAX });
+    const bytes = frame(0x82, pattern(300), role);
+    assert.equal(pieceShapes(decoder, [bytes]), [[true, true, 300]], role);
+  }
+});
+
+pieces('payloadInto: the payload is unmasked straight into the target, as views of it', () => {
+  for (const role of ['client', 'server'] as const) {
+    const payload = pattern(5000, 9);
+    const bytes = frame(0x82, payload, role);
+    for (const at of [[3, 2000], [10, 11], [20, 1100, 1101, 4000], [9, 5000]]) {
+      const decoder = new FrameDecoder({ role, maxPayload: MAX });
+      const target = Buffer.alloc(5000 + 7 + 3, 0xee);
+      const pieces: Buffer[] = [];
+      for (const chunk of cut(bytes, ...at)) {
+        const before = Buffer.from(chunk);
+        decoder.push(chunk);
+        for (let piece = decoder.next(); piece !== null; piece = decoder.next()) {
+          if (piece.first) {
+            assert.is(piece.payload.length, 0, 'the header comes alone');
+            decoder.payloadInto(target, 7);
+          } else {
+            assert.ok(piece.payload.buffer === target.buffer, 'a view of the target');
+            pieces.push(piece.payload);
+          }
+        }
+        if (role === 'server') assert.ok(chunk.equals(before), 'the chunk itself is left masked');
+      }
+      const where = `${role}, cut at ${at}`;
+      assert.is(hex(Buffer.concat(pieces)), hex(payload), where);
+      assert.is(hex(target.subarray(7, 5007)), hex(payload), where);
+      assert.is(hex(target.subarray(0, 7)) + hex(target.subarray(5007)), 'ee'.repeat(10), where);
+      assert.is(decoder.buffered, 0);
+    }
+  }
+});
+
+pieces('payloadInto: only right after a header, with room for the frame', () => {
+  const decoder = new FrameDecoder(server);
+  assert.throws(() => decoder.payloadInto(Buffer.alloc(10), 0), /only right after a frame header/);
+  const bytes = frame(0x82, pattern(300), 'server');
+  decoder.push(Buffer.from(bytes.subarray(0, 20)));
+  assert.is(decoder.next()!.payload.length, 0);
+  assert.throws(() => decoder.payloadInto(Buffer.alloc(300), 1), /too small/);
+  decoder.payloadInto(Buffer.alloc(300), 0);
+  assert.is(decoder.next()!.payload.length, 12);
+  assert.throws(() => decoder.payloadInto(Buffer.alloc(300), 0), /only right after a frame header/);
 });
 
 pieces.run();
