@@ -51,6 +51,15 @@ let tearingDown = false;
  */
 const readBuffer = Buffer.allocUnsafe(256 * 1024);
 
+/**
+ * Loopback source addresses: Linux has about 28,000 ephemeral ports per (source, destination)
+ * pair, so beyond 20,000 connections they are spread over 127.0.0.2, 127.0.0.3, ... (all of
+ * 127/8 is loopback). Below that, every connection comes from 127.0.0.1.
+ */
+const PER_SOURCE = 20_000;
+let opened = 0;
+let spread = false;
+
 /** Connects, sends the upgrade request and checks the 101; resolves with the open connection. */
 function open(port: number, expected: Expected): Promise<Conn> {
   return new Promise((resolve, reject) => {
@@ -77,7 +86,14 @@ function open(port: number, expected: Expected): Promise<Conn> {
       if (rest.length > 0) conn.onChunk(conn.reader.push(rest));
       return true;
     };
-    const socket = connect({ port, host: '127.0.0.1', noDelay: true, onread: { buffer: readBuffer, callback: receive } });
+    const localAddress = spread ? `127.0.0.${2 + Math.floor(opened++ / PER_SOURCE)}` : undefined;
+    const socket = connect({
+      port,
+      host: '127.0.0.1',
+      noDelay: true,
+      onread: { buffer: readBuffer, callback: receive },
+      ...(localAddress === undefined ? {} : { localAddress }),
+    });
     const conn = new Conn(socket, new FrameReader(expected));
     socket.on('error', (error) => {
       if (head !== null) reject(error);
@@ -157,7 +173,9 @@ async function handshakes(job: Job, load: Load): Promise<Result> {
     }
   };
   await Promise.all(Array.from({ length: load.connections }, worker));
-  return { value: load.count / timing[0]!.seconds, details: { handshakes: load.count, ...timing[0]! } };
+  // Per server CPU-second: what a busy server can take, whatever else ran on the machine.
+  const { serverSeconds, ...rest } = timing[0]!;
+  return { value: load.count / serverSeconds, details: { handshakes: load.count, perWallSecond: load.count / rest.seconds, ...rest } };
 }
 
 async function idle(job: Job, load: Load): Promise<Result> {
@@ -168,6 +186,7 @@ async function idle(job: Job, load: Load): Promise<Result> {
   }
   await sleep(300);
   const before = await memory(true);
+  spread = load.connections > PER_SOURCE;
   const conns = await openMany(job.port, expected, load.connections);
   await sleep(500);
   const after = await memory(true);
@@ -267,6 +286,95 @@ async function slowConsumer(job: Job, load: Load): Promise<Result> {
   };
 }
 
+/**
+ * Round trips at a fixed offered load: every connection sends one message each 1/(rate/connections)
+ * seconds (spread evenly over a 10 ms tick), stamping the time it was written; echoes come back in
+ * order, so each frame read is matched with the oldest stamp of its connection.
+ */
+async function latency(job: Job, load: Load): Promise<Result> {
+  const frame = maskedFrame(Op.Binary, load.size);
+  const expected = { opcode: Op.Binary, length: load.size, masked: job.masked };
+  const conns = await openMany(job.port, expected, load.connections);
+  const sent: number[][] = conns.map(() => []);
+  let recording = false;
+  const samples: number[] = [];
+  conns.forEach((conn, i) => {
+    const stamps = sent[i]!;
+    conn.onChunk = (frames) => {
+      const now = performance.now();
+      for (let f = 0; f < frames; f++) {
+        const at = stamps.shift();
+        if (at !== undefined && recording) samples.push(now - at);
+      }
+    };
+  });
+  let next = 0;
+  const stop = pace(load.rate, (n) => {
+    const now = performance.now();
+    for (let k = 0; k < n; k++) {
+      const i = next++ % conns.length;
+      sent[i]!.push(now);
+      conns[i]!.socket.write(frame);
+    }
+  });
+  await sleep(load.warmupMs);
+  recording = true;
+  const timing = await measure(job, { ...load, warmupMs: 0 }, () => samples.length);
+  recording = false;
+  stop();
+  closeAll(conns);
+  samples.sort((a, b) => a - b);
+  const at = (q: number): number => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
+  const round = (ms: number): number => Math.round(ms * 1000) / 1000;
+  const backlog = sent.reduce((sum, stamps) => sum + stamps.length, 0);
+  return {
+    value: round(at(0.99)),
+    details: { p50: round(at(0.5)), p99: round(at(0.99)), p999: round(at(0.999)), max: round(samples[samples.length - 1]!), samples: samples.length, backlog, ...timing },
+  };
+}
+
+/** Echo at a fixed rate well below saturation: server CPU-seconds per million messages. */
+async function paced(job: Job, load: Load): Promise<Result> {
+  const frame = maskedFrame(Op.Binary, load.size);
+  const expected = { opcode: Op.Binary, length: load.size, masked: job.masked };
+  const conns = await openMany(job.port, expected, load.connections);
+  let received = 0;
+  for (const conn of conns) conn.onChunk = (frames) => (received += frames);
+  let next = 0;
+  const stop = pace(load.rate, (n) => {
+    // A batch per connection per tick, as many clients would send in one 10 ms.
+    const per = Math.floor(n / conns.length);
+    const extra = n - per * conns.length;
+    for (let k = 0; k < conns.length; k++) {
+      const count = per + (k < extra ? 1 : 0);
+      if (count === 0) continue;
+      const socket = conns[(next + k) % conns.length]!.socket;
+      for (let m = 0; m < count; m++) socket.write(frame);
+    }
+    next = (next + extra) % conns.length;
+  });
+  const { count, ...timing } = await measure(job, load, () => received);
+  stop();
+  closeAll(conns);
+  const serverSeconds = (timing.serverCpu / 100) * timing.seconds;
+  const achievedRate = Math.round(count / timing.seconds);
+  // A server that could not keep up (or was starved by other processes) says so: its figure is then its whole core's.
+  const saturated = achievedRate < load.rate * 0.95;
+  return { value: (serverSeconds / count) * 1e6, details: { messages: count, achievedRate, saturated, ...timing } };
+}
+
+/** Calls `send(n)` every 10 ms with the messages due since the last call; returns a stop function. */
+function pace(rate: number, send: (n: number) => void): () => void {
+  const started = performance.now();
+  let due = 0;
+  const timer = setInterval(() => {
+    const total = Math.floor(((performance.now() - started) / 1000) * rate);
+    if (total > due) send(total - due);
+    due = total;
+  }, 10);
+  return () => clearInterval(timer);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Measuring
 
@@ -291,6 +399,8 @@ interface Timing {
   /** CPU used, in % of one core, by the server, by this process, and by everything else. */
   serverCpu: number;
   loadCpu: number;
+  /** The server's CPU-seconds, user and system. */
+  serverSeconds: number;
   /** User and system time of other processes: other work on the machine skews the figures. */
   otherCpu: number;
   /** Time the hypervisor gave to other guests, across all CPUs. */
@@ -312,6 +422,7 @@ function cpuMeter(serverPid: number): () => Timing {
     const load = (self.user + self.system) / 1e6;
     return {
       seconds,
+      serverSeconds: server,
       serverCpu: percent(server),
       loadCpu: percent(load),
       otherCpu: Math.max(0, percent(machine.busy - machine0.busy - server - load)),
@@ -393,12 +504,14 @@ const runners: Record<Scenario['kind'], (job: Job, load: Load) => Promise<Result
   idle,
   broadcast,
   slow: slowConsumer,
+  latency,
+  paced,
 };
 
 const job = JSON.parse(process.argv[2] ?? '{}') as Job;
 const scenario = scenarios.find((s) => s.name === job.scenario);
 if (scenario === undefined) fail(`unknown scenario ${job.scenario}`);
-const load = job.quick ? scenario.quick : scenario.full;
+const load = job.quick && scenario.quick !== null ? scenario.quick : scenario.full;
 setTimeout(() => fail(`${scenario.name}: no result after ${load.limitMs} ms`), load.limitMs);
 process.on('uncaughtException', (error) => fail(error.stack ?? String(error)));
 const result = await runners[scenario.kind](job, load);

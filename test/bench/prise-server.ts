@@ -1,17 +1,25 @@
-// The prise benchmark server: an echo (each message written back, with backpressure)
-// or a broadcast (each message written to every other open Websocket). Run by run.ts.
+// The prise benchmark server: an echo (each message written back) or a broadcast (each message
+// written to every other open Websocket). Run by run.ts as `prise-server.js MODE STYLE`; the echo
+// comes in three styles, each the way README shows it:
+//   pipe: ws.pipe(ws)                                    (README's first example)
+//   iter: for await (const message of ws) ws.write(message)
+//   data: a 'data' listener that writes back and pauses while write() says wait (ws's echo, plus
+//         backpressure)
 
 import { serve, start, Websocket } from 'prise-ws';
 import { modeFromArgs, ready } from './control.js';
 
 const mode = modeFromArgs();
+const style = process.argv[3] ?? 'pipe';
+if (style !== 'pipe' && style !== 'iter' && style !== 'data') throw new Error(`unknown echo style ${style}`);
 const everyone = new Set<Websocket>();
 
-/**
- * Echo with backpressure, as a 'data' listener: what ws's echo server does, plus pausing while
- * the socket is full. (ws.pipe(ws) does the same, with ~1.4 KB more of Node's pipe state each.)
- */
-function echo(ws: Websocket): void {
+async function iterate(ws: Websocket): Promise<void> {
+  for await (const message of ws) ws.write(message as Buffer | string);
+}
+
+/** Echo with backpressure, as a 'data' listener: what ws's echo server does, plus pausing while the socket is full. */
+function listen(ws: Websocket): void {
   const resume = (): void => void ws.resume();
   ws.on('data', (message: Buffer | string) => {
     if (!ws.write(message)) {
@@ -36,10 +44,15 @@ const server = await serve(
   (request) => {
     if (request.headers.upgrade === undefined) return { status: 404 };
     const { response, websocket } = start(request, null);
-    void websocket.then((ws) => (mode === 'echo' ? echo(ws) : broadcast(ws)));
+    void websocket.then((ws) => {
+      if (mode === 'broadcast') broadcast(ws);
+      else if (style === 'pipe') ws.pipe(ws);
+      else if (style === 'iter') void iterate(ws);
+      else listen(ws);
+    });
     return response;
   },
   { port: 0 },
 );
 
-ready((server.address() as { port: number }).port, { server: 'prise', mode });
+ready((server.address() as { port: number }).port, { server: 'prise', mode, style });

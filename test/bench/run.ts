@@ -1,13 +1,15 @@
-// `npm run bench`: prise against ws (pure JS and with the native bufferutil) and a plain node:net
+// `npm run bench`: prise, written the three ways README shows (ws.pipe(ws), a for-await loop, a
+// 'data' listener), against ws (pure JS and with the native bufferutil) and a plain node:net
 // pipe, over loopback. Each measurement starts a fresh server process pinned to CPU 0 and a load
 // generator (load.ts) pinned to CPU 1; servers take turns (A B C D A B C D ...) within each
-// scenario. Prints a Markdown table (median, min-max, ratio to pure-JS ws) and writes the raw
+// scenario. Prints a Markdown table (median, min-max, ratio to pure-JS ws), the targets checked
+// for each prise style, tables of secondary figures (latency percentiles...), and writes the raw
 // numbers as JSON. Everything is bounded in count and time; only processes started here are
 // stopped, by PID, including on Ctrl-C.
 //
-//   npm run bench                                  # full run (7-9 minutes on 2 quiet cores)
-//   npm run bench -- --quick                       # shorter runs, 2 repetitions (about 2 minutes)
-//   npm run bench -- --only echo-16,handshake --servers prise,ws-js --reps 5
+//   npm run bench                                  # full run (about 25 minutes on 2 quiet cores)
+//   npm run bench -- --quick                       # shorter runs, 2 repetitions, no 50k scale point
+//   npm run bench -- --only echo-16,handshake --servers prise-pipe,ws-js --reps 5
 //   npm run bench -- --out /tmp/bench.json         # default: dist/bench-results.json
 //   npm run bench -- --only echo-16 --servers prise --reps 1 --cpu-prof /tmp/prof
 //
@@ -18,20 +20,22 @@
 // than this share of a core is taken again, up to twice, keeping the quietest attempt).
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Job, Result } from './load.js';
-import { type Scenario, scenarios } from './scenarios.js';
+import { type Load, PRISE_STYLES, type Scenario, scenarios } from './scenarios.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
 interface ServerKind {
   name: string;
   file: string;
+  /** Arguments after the mode (prise: its echo style). */
+  args: string[];
   env: Record<string, string | undefined>;
   /** The raw TCP echo sends our masked frames back as they came. */
   masked: boolean;
@@ -40,10 +44,12 @@ interface ServerKind {
 }
 
 const servers: readonly ServerKind[] = [
-  { name: 'prise', file: 'prise-server.js', env: {}, masked: false },
-  { name: 'ws-js', file: 'ws-server.js', env: { WS_NO_BUFFER_UTIL: '1' }, masked: false, bufferutil: false },
-  { name: 'ws-native', file: 'ws-server.js', env: { WS_NO_BUFFER_UTIL: undefined }, masked: false, bufferutil: true },
-  { name: 'net', file: 'net-server.js', env: {}, masked: true },
+  { name: 'prise-pipe', file: 'prise-server.js', args: ['pipe'], env: {}, masked: false },
+  { name: 'prise-iter', file: 'prise-server.js', args: ['iter'], env: {}, masked: false },
+  { name: 'prise-data', file: 'prise-server.js', args: ['data'], env: {}, masked: false },
+  { name: 'ws-js', file: 'ws-server.js', args: [], env: { WS_NO_BUFFER_UTIL: '1' }, masked: false, bufferutil: false },
+  { name: 'ws-native', file: 'ws-server.js', args: [], env: { WS_NO_BUFFER_UTIL: undefined }, masked: false, bufferutil: true },
+  { name: 'net', file: 'net-server.js', args: [], env: {}, masked: true },
 ];
 const BASELINE = 'ws-js';
 
@@ -60,7 +66,7 @@ const { values: flags } = parseArgs({
   },
 });
 
-const chosenScenarios = pick(scenarios, flags.only, 'scenario');
+const chosenScenarios = pick(scenarios, flags.only, 'scenario').filter((s) => !flags.quick || s.quick !== null);
 const chosenServers = pick(servers, flags.servers, 'server');
 const maxOther = Number(flags['max-other']);
 const reps = flags.reps === undefined ? (flags.quick ? 2 : 3) : Number(flags.reps);
@@ -104,12 +110,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 /**
- * Starts `node args` on one CPU, with the open-file limit raised to the hard limit (idle-memory
- * holds 5,000 connections). sh and taskset exec, so the child's PID is node's.
+ * Starts `node args` on one CPU, with the open-file limit raised for this child only (the scale
+ * scenarios hold 50,000 connections: to 200,000 where allowed, else to the hard limit). sh and
+ * taskset exec, so the child's PID is node's.
  */
 function startNode(cpu: number, args: string[], env: Record<string, string | undefined>): ChildProcess {
   const pinned = pin ? ['taskset', '-c', String(cpu)] : [];
-  const script = 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"';
+  const script = 'ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"';
   const child = spawn('sh', ['-c', script, 'bench', ...pinned, process.execPath, ...args], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, ...env },
@@ -152,7 +159,7 @@ interface RunningServer {
 
 async function startServer(kind: ServerKind, mode: 'echo' | 'broadcast'): Promise<RunningServer> {
   const profile = flags['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(flags['cpu-prof'])}`];
-  const child = startNode(0, ['--expose-gc', ...profile, join(here, kind.file), mode], kind.env);
+  const child = startNode(0, ['--expose-gc', ...profile, join(here, kind.file), mode, ...kind.args], kind.env);
   const lines = new Lines(child, kind.name);
   try {
     const line = await within(10_000, `${kind.name} to start`, lines.next('ready '), child);
@@ -224,19 +231,27 @@ async function measureOnce(scenario: Scenario, kind: ServerKind): Promise<Result
   const server = await startServer(kind, scenario.kind === 'broadcast' ? 'broadcast' : 'echo');
   try {
     const job: Job = { scenario: scenario.name, quick: flags.quick, port: server.port, serverPid: server.pid, masked: kind.masked };
-    return await runLoad(job, server, (flags.quick ? scenario.quick : scenario.full).limitMs);
+    return await runLoad(job, server, loadOf(scenario).limitMs);
   } finally {
     await stopServer(server);
   }
 }
 
+function loadOf(scenario: Scenario): Load {
+  return flags.quick && scenario.quick !== null ? scenario.quick : scenario.full;
+}
+
+function serversOf(scenario: Scenario): ServerKind[] {
+  return chosenServers.filter((kind) => scenario.servers === undefined || scenario.servers.includes(kind.name));
+}
+
 const results = new Map<string, Map<string, Series>>();
 const startedAt = new Date();
 for (const scenario of chosenScenarios) {
-  const byServer = new Map(chosenServers.map((kind) => [kind.name, { values: [], details: [], failures: [] } as Series]));
+  const byServer = new Map(serversOf(scenario).map((kind) => [kind.name, { values: [], details: [], failures: [] } as Series]));
   results.set(scenario.name, byServer);
   for (let rep = 1; rep <= reps; rep++) {
-    for (const kind of chosenServers) {
+    for (const kind of serversOf(scenario)) {
       const series = byServer.get(kind.name)!;
       const label = `${scenario.name} ${rep}/${reps} ${kind.name}`;
       try {
@@ -294,7 +309,8 @@ function format(value: number): string {
 
 const report: unknown[] = [];
 const table = ['| scenario | unit | server | median | min–max | × ws-js | n |', '|---|---|---|--:|--:|--:|--:|'];
-const targets = ['| scenario | target | prise | compared with | met |', '|---|---|--:|---|---|'];
+const targets = ['| scenario | target | server | prise | compared with | met |', '|---|---|---|--:|---|---|'];
+const extras: string[] = [];
 for (const scenario of chosenScenarios) {
   const byServer = results.get(scenario.name)!;
   const base = summarize(byServer.get(BASELINE)?.values ?? []);
@@ -311,28 +327,46 @@ for (const scenario of chosenScenarios) {
     const n = `${series.values.length}${noisy > 0 ? ` (${noisy} noisy)` : ''}${series.failures.length > 0 ? ` (${series.failures.length} failed)` : ''}`;
     table.push(`| ${scenario.name} | ${scenario.unit} | ${name} | ${cells.join(' | ')} | ${n} |`);
   }
-  const prise = summaries.get('prise');
-  const against = scenario.target.against ?? BASELINE;
-  if (prise != null) {
-    let met: string;
-    let compared: string;
-    if (scenario.target.absolute !== undefined) {
-      met = prise.median <= scenario.target.absolute ? 'yes' : 'no';
-      compared = `${scenario.target.absolute} ${scenario.unit}`;
-    } else {
-      const other = summaries.get(against);
-      const ratio = other == null ? null : prise.median / other.median;
-      compared = other == null ? `${against}: not run` : `${format(other.median)} (${against}), ${ratio!.toFixed(2)}×`;
-      met = ratio === null ? '?' : (scenario.better === 'higher' ? ratio >= scenario.target.ratio! : ratio <= scenario.target.ratio!) ? 'yes' : 'no';
+  for (const style of PRISE_STYLES) {
+    const prise = summaries.get(style);
+    if (scenario.target === null || prise == null) continue;
+    const verdicts: boolean[] = [];
+    const compared: string[] = [];
+    for (const check of scenario.target.checks) {
+      if (check.absolute !== undefined) {
+        verdicts.push(prise.median <= check.absolute);
+        compared.push(`${check.absolute} ${scenario.unit}`);
+        continue;
+      }
+      const other = summaries.get(check.against!);
+      if (other == null) {
+        compared.push(`${check.against}: not run`);
+        continue;
+      }
+      const ratio = prise.median / other.median;
+      compared.push(`${format(other.median)} (${check.against}), ${ratio.toFixed(2)}×`);
+      verdicts.push(scenario.better === 'higher' ? ratio >= check.ratio! : ratio <= check.ratio!);
     }
-    targets.push(`| ${scenario.name} | ${scenario.target.text} | ${format(prise.median)} ${scenario.unit} | ${compared} | ${met} |`);
+    const met = verdicts.length < scenario.target.checks.length ? '?' : verdicts.every(Boolean) ? 'yes' : 'no';
+    targets.push(`| ${scenario.name} | ${scenario.target.text} | ${style} | ${format(prise.median)} ${scenario.unit} | ${compared.join('; ')} | ${met} |`);
+  }
+  if (scenario.extra !== undefined) {
+    extras.push('', `${scenario.name} (${scenario.what}), medians:`, '');
+    extras.push(`| server | ${scenario.extra.join(' | ')} |`, `|---|${scenario.extra.map(() => '--:').join('|')}|`);
+    for (const [name, series] of byServer) {
+      const cells = scenario.extra.map((key) => {
+        const s = summarize(series.details.map((d) => Number(d[key])).filter((v) => Number.isFinite(v)));
+        return s === null ? '–' : format(s.median);
+      });
+      extras.push(`| ${name} | ${cells.join(' | ')} |`);
+    }
   }
   report.push({
     name: scenario.name,
     what: scenario.what,
     unit: scenario.unit,
     better: scenario.better,
-    load: flags.quick ? scenario.quick : scenario.full,
+    load: loadOf(scenario),
     target: scenario.target,
     servers: Object.fromEntries([...byServer].map(([name, series]) => [name, { ...series, summary: summaries.get(name) }])),
   });
@@ -351,6 +385,7 @@ console.log(`\n${startedAt.toISOString()} · ${command} · ${reps} rep(s) · git
 console.log(`${machine.nproc} CPUs (${machine.cpu}) · node ${machine.node} · Linux ${machine.kernel}\n`);
 console.log(table.join('\n'));
 if (targets.length > 2) console.log(`\n${targets.join('\n')}`);
+if (extras.length > 0) console.log(extras.join('\n'));
 
 const out = resolve(flags.out);
 mkdirSync(dirname(out), { recursive: true });
@@ -362,11 +397,12 @@ if (flags.only === undefined) {
   spawnSync(process.execPath, [join(here, 'http2.js'), ...(flags.quick ? ['--quick'] : [])], { stdio: 'inherit', timeout: 300_000 });
 }
 
-/** Idle-memory holds 5,000 connections in each process: warn early if that cannot work. */
+/** The scale scenarios hold up to 50,000 connections in each process: warn early if that cannot work. */
 function checkFileLimit(): void {
-  const limits = readFileSync('/proc/self/limits', 'utf8');
-  const hard = /^Max open files\s+\S+\s+(\S+)/m.exec(limits)?.[1];
-  if (hard !== undefined && hard !== 'unlimited' && Number(hard) < 6000) {
-    console.error(`bench: the hard open-file limit is ${hard}; idle-memory needs about 5,100 (raise it with ulimit -Hn)`);
+  const most = Math.max(...chosenScenarios.map((scenario) => loadOf(scenario).connections));
+  const raised = spawnSync('sh', ['-c', 'ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)"; ulimit -n'], { encoding: 'utf8' });
+  const limit = Number(raised.stdout.trim());
+  if (Number.isFinite(limit) && limit < most + 100) {
+    console.error(`bench: the open-file limit can only go to ${limit}; ${most.toLocaleString('en-US')} connections need more (run as root, or raise ulimit -Hn)`);
   }
 }
