@@ -89,7 +89,10 @@ export class Websocket extends Duplex {
    * How the connection ended: resolves (never rejects) once the TCP connection has closed.
    * (Not named `closed`: Node streams already have a boolean of that name.)
    */
-  readonly closeInfo: Promise<CloseInfo>;
+  get closeInfo(): Promise<CloseInfo> {
+    // Made on first use (a promise and its resolver are about 240 bytes a connection).
+    return (this.#closeInfo ??= this.#closedWith === null ? new Promise((resolve) => (this.#resolveClosed = resolve)) : Promise.resolve(this.#closedWith));
+  }
 
   readonly #socket: DuplexType;
   readonly #conn: Connection;
@@ -98,9 +101,12 @@ export class Websocket extends Duplex {
   readonly #pingInterval: number;
   readonly #closeTimeout: number;
   readonly #maxBufferedAmount: number;
-  #resolveClosed!: (info: CloseInfo) => void;
+  #closeInfo: Promise<CloseInfo> | null = null;
+  #resolveClosed: ((info: CloseInfo) => void) | null = null;
+  /** What closeInfo resolves with, once the connection is over. */
+  #closedWith: CloseInfo | null = null;
   /** Code and reason close() asked for; sent by _final once pending writes have gone out. */
-  #closeRequest = { code: CloseCode.Normal as number, reason: '' };
+  #closeRequest: { code: number; reason: string } | null = null;
 
   // Reading. Each flag is independent of the connection's life cycle (the core's state).
   /** The stream's reader wants more messages (Node's read() called us). */
@@ -166,7 +172,6 @@ export class Websocket extends Duplex {
       ...(this.#deflate === null ? {} : { compressionThreshold: this.#deflate.threshold }),
       ...(options.maxFragments === undefined ? {} : { maxFragments: options.maxFragments }),
     });
-    this.closeInfo = new Promise((resolve) => (this.#resolveClosed = resolve));
 
     const net = socket as OwnedSocket & { setNoDelay?(noDelay: boolean): void; setTimeout?(ms: number): void };
     net.setNoDelay?.(true);
@@ -452,7 +457,7 @@ export class Websocket extends Duplex {
   }
 
   override _final(callback: Callback): void {
-    const { code, reason } = this.#closeRequest;
+    const { code, reason } = this.#closeRequest ?? { code: CloseCode.Normal, reason: '' };
     // After the peer's close, this echoes it; with TCP gone, no close frame is sent at all.
     if (!this.#socketClosed) this.#conn.close(code, reason);
     this.#afterClose();
@@ -711,7 +716,8 @@ export class Websocket extends Duplex {
     // Writes waiting for a drain that will never come failed: their callbacks say so.
     if (this.#drainCallback !== null) this.#dropFrom(this.#inFlightFrom);
     this.#drained();
-    this.#resolveClosed(this.#conn.closeInfo(this.#socketError));
+    this.#closedWith = this.#conn.closeInfo(this.#socketError);
+    this.#resolveClosed?.(this.#closedWith);
     this.#destroyWhenDone();
   }
 

@@ -352,12 +352,19 @@ for (const scenario of chosenScenarios) {
   }
   if (scenario.extra !== undefined) {
     extras.push('', `${scenario.name} (${scenario.what}), medians:`, '');
-    extras.push(`| server | ${scenario.extra.join(' | ')} |`, `|---|${scenario.extra.map(() => '--:').join('|')}|`);
+    // The first field gets a ratio to pure-JS ws too (per CPU-second figures are the steadier ones).
+    const [firstKey] = scenario.extra;
+    const medianOf = (series: Series | undefined, key: string): number | null =>
+      summarize((series?.details ?? []).map((d) => Number(d[key])).filter((v) => Number.isFinite(v)))?.median ?? null;
+    const baseFirst = medianOf(byServer.get(BASELINE), firstKey!);
+    extras.push(`| server | ${scenario.extra.join(' | ')} | ${firstKey} × ws-js |`, `|---|${scenario.extra.map(() => '--:').join('|')}|--:|`);
     for (const [name, series] of byServer) {
       const cells = scenario.extra.map((key) => {
-        const s = summarize(series.details.map((d) => Number(d[key])).filter((v) => Number.isFinite(v)));
-        return s === null ? '–' : format(s.median);
+        const median = medianOf(series, key);
+        return median === null ? '–' : format(median);
       });
+      const first = medianOf(series, firstKey!);
+      cells.push(first === null || baseFirst === null ? '–' : `${(first / baseFirst).toFixed(2)}×`);
       extras.push(`| ${name} | ${cells.join(' | ')} |`);
     }
   }

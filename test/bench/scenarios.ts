@@ -91,6 +91,7 @@ export const scenarios: readonly Scenario[] = [
     full: load({ size: 16, connections: 50, window: 32, warmupMs: 1000, durationMs: 3000 }),
     quick: load({ size: 16, connections: 50, window: 32, warmupMs: 300, durationMs: 1000 }),
     target: { checks: [{ ratio: 5, against: 'ws-js' }, { ratio: 0.6, against: 'net' }], text: '>= 5x ws-js, >= 0.6x net' },
+    extra: ['perCpuSecond', 'serverCpu', 'otherCpu'],
   },
   {
     name: 'echo-1k',
@@ -101,6 +102,7 @@ export const scenarios: readonly Scenario[] = [
     full: load({ size: 1024, connections: 50, window: 32, warmupMs: 1000, durationMs: 3000 }),
     quick: load({ size: 1024, connections: 50, window: 32, warmupMs: 300, durationMs: 1000 }),
     target: { checks: [{ ratio: 5, against: 'ws-js' }], text: '>= 5x ws-js' },
+    extra: ['perCpuSecond', 'serverCpu', 'otherCpu'],
   },
   {
     name: 'echo-64k',
@@ -111,6 +113,7 @@ export const scenarios: readonly Scenario[] = [
     full: load({ size: 64 * 1024, connections: 8, window: 4, warmupMs: 1000, durationMs: 3000 }),
     quick: load({ size: 64 * 1024, connections: 8, window: 4, warmupMs: 300, durationMs: 1000 }),
     target: { checks: [{ ratio: 1, against: 'ws-native' }], text: '>= 1.0x ws-native' },
+    extra: ['perCpuSecond', 'serverCpu', 'otherCpu'],
   },
   {
     name: 'echo-1m',
@@ -121,6 +124,7 @@ export const scenarios: readonly Scenario[] = [
     full: load({ size: 1024 * 1024, connections: 4, window: 2, warmupMs: 1000, durationMs: 3000 }),
     quick: load({ size: 1024 * 1024, connections: 4, window: 2, warmupMs: 300, durationMs: 1000 }),
     target: { checks: [{ ratio: 1, against: 'ws-native' }], text: '>= 1.0x ws-native' },
+    extra: ['perCpuSecond', 'serverCpu', 'otherCpu'],
   },
   {
     name: 'handshake',
@@ -152,6 +156,7 @@ export const scenarios: readonly Scenario[] = [
     quick: load({ size: 64, connections: 1000, window: 16, warmupMs: 300, durationMs: 1000, limitMs: 60_000 }),
     target: null,
     servers: ['prise-data', 'ws-js', 'ws-native', 'net'],
+    extra: ['perCpuSecond', 'serverCpu', 'otherCpu'],
   },
   {
     name: 'broadcast-10k',
@@ -163,6 +168,7 @@ export const scenarios: readonly Scenario[] = [
     quick: load({ size: 64, connections: 10_000, window: 4, warmupMs: 500, durationMs: 1500, limitMs: 90_000 }),
     target: null,
     servers: ['prise-data', 'ws-js', 'ws-native', 'net'],
+    extra: ['perCpuSecond', 'serverCpu', 'otherCpu'],
   },
   {
     name: 'slow-consumer',
@@ -185,7 +191,7 @@ export const scenarios: readonly Scenario[] = [
     quick: load({ size: 1024, connections: 1000, rate: 10_000, warmupMs: 1000, durationMs: 2000, limitMs: 60_000 }),
     target: null,
     servers: SCALE_SERVERS,
-    extra: ['p50', 'p99', 'p999', 'max'],
+    extra: ['p50', 'p99', 'p999', 'max', 'serverCpu', 'otherCpu'],
   },
   {
     name: 'cpu-per-msg',
@@ -197,7 +203,7 @@ export const scenarios: readonly Scenario[] = [
     full: load({ size: 1024, connections: 100, rate: 30_000, warmupMs: 1000, durationMs: 4000 }),
     quick: load({ size: 1024, connections: 100, rate: 30_000, warmupMs: 500, durationMs: 2000 }),
     target: null,
-    extra: ['serverCpu', 'achievedRate'],
+    extra: ['serverCpu', 'achievedRate', 'otherCpu'],
   },
   ...[1000, 10_000, 50_000].map(
     (connections): Scenario => ({
