@@ -258,6 +258,10 @@ async function slowConsumer(job: Job, load: Load): Promise<Result> {
       socket.off('drain', pump);
       resolve(why);
     };
+    // A server whose echo ignores write() returning false (the bare for-await loop) queues until
+    // its outgoing limit and then drops us: a result too, with the memory it took to get there.
+    socket.removeAllListeners('error');
+    socket.on('error', () => finish('dropped by the server'));
     function pump(): void {
       waiting = false;
       lastProgress = performance.now();
