@@ -1,12 +1,13 @@
 // The prise benchmark server: an echo (each message written back) or a broadcast (each message
 // written to every other open Websocket). Run by run.ts as `prise-server.js MODE STYLE`; the echo
 // comes in three styles, each the way README shows it:
-//   pipe: ws.pipe(ws)                                    (README's first example)
-//   iter: for await (const message of ws) ws.write(message)
+//   pipe: start(request, null), then websocket.then((ws) => ws.pipe(ws))
+//   iter: accept(request, null, async (ws) => { for await (const message of ws) ws.write(message) })
+//         (README's first example)
 //   data: a 'data' listener that writes back and pauses while write() says wait (ws's echo, plus
 //         backpressure)
 
-import { serve, start, Websocket } from 'prise-ws';
+import { accept, serve, start, Websocket } from 'prise-ws';
 import { modeFromArgs, ready } from './control.js';
 
 const mode = modeFromArgs();
@@ -15,7 +16,7 @@ if (style !== 'pipe' && style !== 'iter' && style !== 'data') throw new Error(`u
 const everyone = new Set<Websocket>();
 
 async function iterate(ws: Websocket): Promise<void> {
-  for await (const message of ws) ws.write(message as Buffer | string);
+  for await (const message of ws) ws.write(message);
 }
 
 /** Echo with backpressure, as a 'data' listener: what ws's echo server does, plus pausing while the socket is full. */
@@ -43,11 +44,11 @@ function broadcast(ws: Websocket): void {
 const server = await serve(
   (request) => {
     if (request.headers.upgrade === undefined) return { status: 404 };
+    if (mode === 'echo' && style === 'iter') return accept(request, null, iterate);
     const { response, websocket } = start(request, null);
     void websocket.then((ws) => {
       if (mode === 'broadcast') broadcast(ws);
       else if (style === 'pipe') ws.pipe(ws);
-      else if (style === 'iter') void iterate(ws);
       else listen(ws);
     });
     return response;
