@@ -14,6 +14,7 @@ import { MessageDeflate, type CompressionOptions } from './deflate.js';
 import { checkCloseArguments, checkControlPayload, encodeShared } from './encoder.js';
 import type { DeflateParams } from './extensions.js';
 import { Heartbeat } from './heartbeat.js';
+import { MessageIterator } from './message-iterator.js';
 import { toMessage } from './message.js';
 
 export type { CloseInfo };
@@ -288,14 +289,10 @@ export class Websocket extends Duplex {
    * close comes first, since ours waits a turn of the event loop.)
    */
   override [Symbol.asyncIterator](): AsyncIterableIterator<string | Buffer> {
-    const messages = this.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<string | Buffer>;
-    const leave = messages.return!.bind(messages);
-    messages.return = (value?: unknown) => {
+    return new MessageIterator(this, () => {
       this.#readerLeft();
       setImmediate(() => this.close());
-      return leave(value);
-    };
-    return messages;
+    });
   }
 
   /**
