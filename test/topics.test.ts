@@ -123,13 +123,22 @@ test('the broker subscribes on the first local subscriber and unsubscribes after
     // Our own message coming back from the broker is not delivered a second time.
     deliver('room', published[0]!);
     // Another process's message (another origin) is.
-    deliver('room', Buffer.concat([published[0]!.subarray(0, 1), Buffer.alloc(8, 7), Buffer.from('from there')]));
+    const theirs = (sequence: number, text: string) => {
+      const header = Buffer.alloc(15, 7);
+      header[0] = 0x01;
+      header.writeUIntBE(sequence, 9, 6);
+      return Buffer.concat([header, Buffer.from(text)]);
+    };
+    deliver('room', theirs(5, 'from there'));
+    deliver('room', theirs(5, 'from there, again')); // a client re-sent it: refused
+    deliver('room', theirs(4, 'older')); // overtaken: refused
+    deliver('room', theirs(6, 'next'));
     deliver('room', Buffer.from([0x01, 1, 2])); // not an envelope
-    assert.equal(await b!.inbox.take(2), ['from here', 'from there']);
+    assert.equal(await b!.inbox.take(3), ['from here', 'from there', 'next']);
     b!.client.close();
     await until(() => calls.length === 2, 'the broker unsubscribes');
     assert.equal(calls, ['subscribe room', 'unsubscribe room']);
-    assert.equal({ ...topics.stats, delivered: 0 }, { published: 1, received: 1, delivered: 0, skipped: 0, dropped: 0, lost: 0, malformed: 1 });
+    assert.equal({ ...topics.stats, delivered: 0 }, { published: 1, received: 2, delivered: 0, skipped: 0, dropped: 0, lost: 0, malformed: 1, repeated: 2 });
     await topics.close();
     assert.equal(calls.at(-1), 'close');
     assert.throws(() => topics.publish('room', 'late'), /closed/);

@@ -18,7 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { Websocket } from '../websocket.js';
 import type { Broker } from './broker.js';
-import { decodeEnvelope, encodeEnvelope } from './envelope.js';
+import { decodeEnvelope, encodeEnvelope, SEQUENCE_LIMIT } from './envelope.js';
 
 export const SlowSubscriber = { Skip: 'skip', Drop: 'drop' } as const;
 export type SlowSubscriber = (typeof SlowSubscriber)[keyof typeof SlowSubscriber];
@@ -58,6 +58,8 @@ export interface TopicsStats {
   readonly lost: number;
   /** Messages from the broker that were not envelopes of ours, ignored. */
   readonly malformed: number;
+  /** Messages from the broker refused as already seen or older than one seen (a client re-sent them). */
+  readonly repeated: number;
 }
 
 export class Topics {
@@ -66,6 +68,11 @@ export class Topics {
   readonly #slowSubscriberLimit: number;
   /** Identifies this instance's messages when the broker brings them back (envelope.ts). */
   readonly #origin = randomBytes(8);
+  readonly #originKey = this.#origin.toString('latin1');
+  /** Numbers our messages to the broker (envelope.ts). */
+  #sequence = 0;
+  /** The last sequence number received from each other origin: older or repeated ones are refused. */
+  readonly #lastFrom = new Map<string, number>();
   readonly #subscribers = new Map<string, Set<Websocket>>();
   readonly #topicsOf = new Map<Websocket, Set<string>>();
   /** Websockets whose closeInfo we listen to already (one listener per Websocket, ever). */
@@ -73,7 +80,7 @@ export class Topics {
   /** Reused between publishes: the subscribers a message goes to. */
   readonly #targets: Websocket[] = [];
   #closed = false;
-  #stats = { published: 0, received: 0, delivered: 0, skipped: 0, dropped: 0, lost: 0, malformed: 0 };
+  #stats = { published: 0, received: 0, delivered: 0, skipped: 0, dropped: 0, lost: 0, malformed: 0, repeated: 0 };
 
   constructor(options: TopicsOptions = {}) {
     const { broker, slowSubscriber = SlowSubscriber.Skip, slowSubscriberLimit = DEFAULT_SLOW_SUBSCRIBER_LIMIT } = options;
@@ -134,7 +141,9 @@ export class Topics {
     this.#deliver(topic, data, options.except);
     const broker = this.#broker;
     if (broker === null) return;
-    return broker.publish(topic, encodeEnvelope(data, this.#origin)).then((sent) => {
+    const sequence = this.#sequence;
+    this.#sequence = (sequence + 1) % SEQUENCE_LIMIT;
+    return broker.publish(topic, encodeEnvelope(data, this.#origin, sequence)).then((sent) => {
       if (!sent) this.#stats.lost++;
     });
   }
@@ -193,7 +202,14 @@ export class Topics {
       this.#stats.malformed++;
       return;
     }
-    if (envelope.origin.equals(this.#origin)) return;
+    if (envelope.origin === this.#originKey) return;
+    const last = this.#lastFrom.get(envelope.origin);
+    // Wrapped around (2^48 messages later) when far behind the last one: a new cycle, not a repeat.
+    if (last !== undefined && envelope.sequence <= last && last - envelope.sequence < SEQUENCE_LIMIT / 2) {
+      this.#stats.repeated++;
+      return;
+    }
+    this.#lastFrom.set(envelope.origin, envelope.sequence);
     this.#stats.received++;
     this.#deliver(topic, envelope.data, undefined);
   }
