@@ -34,9 +34,12 @@ export const demoPage = `<!doctype html>
   #people li::before { content: "●"; color: #22c55e; margin-right: .45rem; font-size: .7rem; vertical-align: middle; }
   form#join { display: grid; gap: .4rem; }
   @media (max-width: 40rem) {
-    main { grid-template-columns: 1fr; margin: .5rem auto; padding: 0 .5rem; }
-    aside { order: -1; }
-    #log { height: 52vh; }
+    main { grid-template-columns: 1fr; gap: .5rem; margin: .5rem auto; padding: 0 .5rem; }
+    aside { order: -1; padding: .5rem .75rem; }
+    aside h2.room-title { display: none; }
+    #people { display: flex; flex-wrap: wrap; gap: .15rem 1rem; margin-bottom: .5rem; }
+    form#join { grid-template-columns: 1fr 1fr auto; }
+    #log { height: calc(100vh - 16rem); min-height: 12rem; }
   }
 </style>
 <header><h1>prise chat <span class="room" id="room"></span></h1><span id="state" class="off">connecting…</span></header>
@@ -48,7 +51,7 @@ export const demoPage = `<!doctype html>
   <aside>
     <h2>Here now</h2>
     <ul id="people"></ul>
-    <h2>Room</h2>
+    <h2 class="room-title">Room</h2>
     <form id="join"><input id="name-input" placeholder="your name" maxlength="24"><input id="room-input" placeholder="room" maxlength="32"><button>Join</button></form>
   </aside>
 </main>
