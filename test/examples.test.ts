@@ -285,6 +285,9 @@ examplesSuite('auth: 401 without credentials; a signed cookie or an auth.<token>
     feed.close();
   } finally {
     stop(server);
+  }
+});
+
 examplesSuite('cluster: workers on one port share topics through Redis', async () => {
   if (!redisAvailable()) return console.log('  cluster example skipped: no redis-server');
   const redis = await startRedis();
