@@ -4,6 +4,7 @@
 // Every client that connects joins the one topic "bench". Commands on stdin, one a line:
 //   burst K        publish K messages as fast as the event loop allows, then print "done"
 //   rate K MS      publish K messages MS ms apart, then print "done"
+//   mark / cpu     start counting CPU time / print "cpu <µs of CPU used since mark>"
 // Each message is 64 bytes of text: "|<publish time in ms, 3 decimals>|" and padding.
 
 import { createServer } from 'node:http';
@@ -72,10 +73,16 @@ if (kind === 'prise' || kind === 'prise-redis') {
   count = () => joined;
 }
 
+let mark = process.cpuUsage();
 console.log(`ready ${port}`);
 createInterface({ input: process.stdin }).on('line', (line) => {
   const [command, k, ms] = line.split(' ');
   if (command === 'count') return console.log(`count ${count()}`);
+  if (command === 'mark') return void (mark = process.cpuUsage());
+  if (command === 'cpu') {
+    const used = process.cpuUsage(mark);
+    return console.log(`cpu ${used.user + used.system}`);
+  }
   let left = Number(k);
   const next = (): void => {
     publish();
