@@ -225,7 +225,11 @@ async function main(): Promise<void> {
   } finally {
     await redis.stop();
   }
-  const median = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const median = (values: number[]): number => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const middle = sorted.length >> 1;
+    return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  };
   const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
   console.log(`\n${SUBSCRIBERS.toLocaleString('en-US')} subscribers, bursts of ${BURST}, ${RATE.count} paced messages, ${REPS} rep(s), median shown${pin ? '' : ', unpinned'}\n`);
   console.log('| scenario | server | deliveries/s | × socket.io | per server CPU-s | × socket.io | p50 ms | p99 ms |');
