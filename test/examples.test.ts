@@ -11,6 +11,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
 import { connect } from 'prise-ws';
+import { redisAvailable, startRedis } from './helpers/redis-server.js';
 import { selfSignedCertificate } from './helpers/tls-cert.js';
 
 const DEADLINE = 10_000;
@@ -97,15 +98,21 @@ examplesSuite('echo: text and binary come back as sent', async () => {
   }
 });
 
-examplesSuite('demo: serves the page and echoes on /ws with subprotocol echo', async () => {
+examplesSuite('demo: serves the chat page; /ws with subprotocol chat welcomes, announces and relays', async () => {
   const demo = await run('demo');
   try {
     const page = await deadline(fetch(demo.url).then((response) => response.text()), 'page');
     assert.match(page, 'new WebSocket');
     const base = demo.url.replace('http://', 'ws://');
-    const { replies, protocol } = await exchange(base + 'ws', ['other', 'echo'], ['hello'], 1);
-    assert.is(protocol, 'echo');
-    assert.equal(replies, [{ data: 'hello', binary: false }]);
+    const say = JSON.stringify({ type: 'say', text: 'hello' });
+    const { replies, protocol } = await exchange(base + 'ws?room=t&name=ann', ['other', 'chat'], [say], 3);
+    assert.is(protocol, 'chat');
+    const messages = replies.map((reply) => JSON.parse(String(reply.data)) as { type: string; name: string; text?: string });
+    assert.equal(messages.map((m) => [m.type, m.name, m.text]), [
+      ['welcome', 'ann', undefined],
+      ['join', 'ann', undefined],
+      ['say', 'ann', 'hello'],
+    ]);
   } finally {
     stop(demo);
   }
@@ -278,6 +285,35 @@ examplesSuite('auth: 401 without credentials; a signed cookie or an auth.<token>
     feed.close();
   } finally {
     stop(server);
+  }
+});
+
+examplesSuite('cluster: workers on one port share topics through Redis', async () => {
+  if (!redisAvailable()) return console.log('  cluster example skipped: no redis-server');
+  const redis = await startRedis();
+  try {
+    const app = await run('cluster', { REDIS_URL: redis.url, WORKERS: '2' });
+    try {
+      // Round-robin spreads these over both workers; each hears the other three, once.
+      const clients = await Promise.all([0, 1, 2, 3].map(async () => {
+        const client = new WebSocket(app.url);
+        const heard: string[] = [];
+        client.on('message', (data: Buffer) => heard.push(data.toString()));
+        await deadline(once(client, 'open'), 'open');
+        return { client, heard };
+      }));
+      await new Promise((resolve) => setTimeout(resolve, 300)); // every worker subscribed
+      clients.forEach(({ client }, i) => client.send(`from ${i}`));
+      await deadline(new Promise<void>((resolve) => {
+        const check = setInterval(() => clients.every((c) => c.heard.length >= 3) && (clearInterval(check), resolve()), 10);
+      }), 'every message');
+      clients.forEach(({ heard }, i) => assert.equal(heard.sort(), [0, 1, 2, 3].filter((j) => j !== i).map((j) => `from ${j}`)));
+      for (const { client } of clients) client.close();
+    } finally {
+      stop(app);
+    }
+  } finally {
+    await redis.stop();
   }
 });
 
