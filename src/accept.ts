@@ -8,7 +8,7 @@
 //   });
 
 import { report, type ErrorListener } from './report.js';
-import type { Request, Response } from './response.js';
+import type { Request, Response } from './protocol/response.js';
 import { begin, type Session, type StartOptions } from './start.js';
 import { failInternally, type Websocket } from './websocket.js';
 

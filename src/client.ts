@@ -21,8 +21,8 @@ import {
   requestHeaders,
   unexpectedStatus,
   type ServerHandshake,
-} from './client-handshake.js';
-import { ConnectError, MAX_REFUSAL_BODY } from './errors.js';
+} from './protocol/client-handshake.js';
+import { ConnectError, MAX_REFUSAL_BODY } from './protocol/errors.js';
 import type { ClientHttp2Session } from 'node:http2';
 import { connectHttp2 } from './http2/client.js';
 import { checkDeflateSettings, checkLimits, type DeflateSettings } from './start.js';

@@ -10,8 +10,8 @@
 // compressing at once queue up instead of each holding zlib buffers.
 
 import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from 'node:zlib';
-import type { Role } from './decoder.js';
-import type { DeflateParams } from './extensions.js';
+import type { Role } from './protocol/decoder.js';
+import type { DeflateParams } from './protocol/extensions.js';
 
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 const EMPTY_MESSAGE = Buffer.from([0x00]);

@@ -3,31 +3,31 @@
 // The declarations use Node's types (Buffer, node:stream): consumers need @types/node.
 /// <reference types="node" preserve="true" />
 
-export { CloseCode, DEFAULT_MAX_PAYLOAD } from './constants.js';
+export { CloseCode, DEFAULT_MAX_PAYLOAD } from './protocol/constants.js';
 export { connect } from './client.js';
 export { openSession } from './http2/client.js';
 export type { ConnectOptions } from './client.js';
-export { ProtocolError, WebsocketError } from './errors.js';
-export type { HandshakeErrorKind, ProtocolErrorCode } from './errors.js';
-export { ConnectError } from './errors.js';
-export type { ConnectErrorCode } from './errors.js';
-export type { ConnectErrorDetails, ConnectErrorHeaders } from './errors.js';
-export { acceptKey, requestedProtocols } from './handshake.js';
-export type { Request, Response, ResponseBody, ResponseHeaders } from './response.js';
+export { ProtocolError, WebsocketError } from './protocol/errors.js';
+export type { HandshakeErrorKind, ProtocolErrorCode } from './protocol/errors.js';
+export { ConnectError } from './protocol/errors.js';
+export type { ConnectErrorCode } from './protocol/errors.js';
+export type { ConnectErrorDetails, ConnectErrorHeaders } from './protocol/errors.js';
+export { acceptKey, requestedProtocols } from './protocol/handshake.js';
+export type { Request, Response, ResponseBody, ResponseHeaders } from './protocol/response.js';
 export { attach, serve, shutdown } from './server.js';
 export type { AttachOptions, Handler, ServeOptions, ShutdownOptions } from './server.js';
 export type { AttachableServer, ListeningServer } from './server.js';
 export type { Http2Handler, Http2ServeOptions, ListeningHttp2Server } from './server.js';
 export { start } from './start.js';
 export type { DeflateSettings, Started, StartOptions } from './start.js';
-export type { DeflateOptions, DeflateParams } from './extensions.js';
+export type { DeflateOptions, DeflateParams } from './protocol/extensions.js';
 export type { CompressionOptions } from './deflate.js';
 export { upgrade } from './upgrade.js';
 export { Websocket } from './websocket.js';
 export type { CloseInfo, Message, ReadyState, WebsocketLimits, WebsocketOptions } from './websocket.js';
 export { accept } from './accept.js';
 export type { Session } from './start.js';
-export type { Origins } from './origin.js';
+export type { Origins } from './protocol/origin.js';
 export type { UpgradeOptions } from './upgrade.js';
 export type { ErrorListener } from './report.js';
 export { Topics, SlowSubscriber } from './topics/topics.js';

@@ -2,7 +2,7 @@
 // or returned something that is not a response, a session that threw), in a way that cannot take
 // the process down: a hook that throws, or returns a promise that rejects, is logged and ignored.
 
-import type { Request } from './response.js';
+import type { Request } from './protocol/response.js';
 
 /** The onError option of serve(), attach() and upgrade(). */
 export type ErrorListener<R extends Request = Request> = (error: unknown, request: R) => void;

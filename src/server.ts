@@ -10,9 +10,9 @@ import { createServer as createHttpsServer, type Server as HttpsServer, type Ser
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Readable, pipeline } from 'node:stream';
-import { WebsocketError } from './errors.js';
+import { WebsocketError } from './protocol/errors.js';
 import { logError, report, type ErrorListener as AnyErrorListener } from './report.js';
-import { checkResponse, type Response } from './response.js';
+import { checkResponse, type Response } from './protocol/response.js';
 import { abandonHandovers } from './start.js';
 import { answerUpgrade } from './upgrade.js';
 import { watched } from './watch-handler.js';

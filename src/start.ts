@@ -4,10 +4,10 @@
 // 101 on the request's socket, which is when the promise resolves.
 
 import type { Duplex } from 'node:stream';
-import { WebsocketError } from './errors.js';
-import { checkHandshake, switchingProtocols, type AcceptedHandshake } from './handshake.js';
+import { WebsocketError } from './protocol/errors.js';
+import { checkHandshake, switchingProtocols, type AcceptedHandshake } from './protocol/handshake.js';
 import { checkExtendedConnect, connectAccepted, isHttp2Request } from './http2/handshake.js';
-import type { Request, Response } from './response.js';
+import type { Request, Response } from './protocol/response.js';
 import { checkCompressionOptions, type CompressionOptions } from './deflate.js';
 import {
   checkDeflateOptions,
@@ -16,8 +16,8 @@ import {
   parseExtensions,
   type DeflateOptions,
   type DeflateParams,
-} from './extensions.js';
-import { checkOrigin, checkOrigins, type Origins } from './origin.js';
+} from './protocol/extensions.js';
+import { checkOrigin, checkOrigins, type Origins } from './protocol/origin.js';
 import { Websocket, type WebsocketLimits } from './websocket.js';
 
 /** permessage-deflate settings: what to negotiate, and how to compress. */

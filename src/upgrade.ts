@@ -6,10 +6,10 @@ import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http
 import { Readable, type Duplex } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { runSession } from './accept.js';
-import { WebsocketError } from './errors.js';
-import { listHas } from './http-syntax.js';
+import { WebsocketError } from './protocol/errors.js';
+import { listHas } from './protocol/http-syntax.js';
 import { logError, type ErrorListener } from './report.js';
-import type { Request, Response, ResponseHeaders } from './response.js';
+import type { Request, Response, ResponseHeaders } from './protocol/response.js';
 import { abandonHandovers, begin, handoverOf, type Session, type StartOptions } from './start.js';
 import type { Websocket } from './websocket.js';
 

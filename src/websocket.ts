@@ -8,14 +8,14 @@
 
 import type { Duplex as DuplexType } from 'node:stream';
 import { Duplex } from 'node:stream';
-import { CloseCode, DEFAULT_MAX_PAYLOAD, Opcode } from './constants.js';
-import { Connection, State, type CloseInfo, type ConnectionEvent, type Role } from './connection.js';
+import { CloseCode, DEFAULT_MAX_PAYLOAD, Opcode } from './protocol/constants.js';
+import { Connection, State, type CloseInfo, type ConnectionEvent, type Role } from './protocol/connection.js';
 import { MessageDeflate, type CompressionOptions } from './deflate.js';
-import { checkCloseArguments, checkControlPayload, encodeShared } from './encoder.js';
-import type { DeflateParams } from './extensions.js';
-import { Heartbeat } from './heartbeat.js';
+import { checkCloseArguments, checkControlPayload, encodeShared } from './protocol/encoder.js';
+import type { DeflateParams } from './protocol/extensions.js';
+import { Heartbeat } from './protocol/heartbeat.js';
 import { MessageIterator } from './message-iterator.js';
-import { toMessage } from './message.js';
+import { toMessage } from './protocol/message.js';
 
 export type { CloseInfo };
 

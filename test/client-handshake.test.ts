@@ -13,8 +13,8 @@ import {
   requestHeaders,
   unexpectedStatus,
   type HandshakeResponse,
-} from '../src/client-handshake.js';
-import { ConnectError } from '../src/errors.js';
+} from '../src/protocol/client-handshake.js';
+import { ConnectError } from '../src/protocol/errors.js';
 
 const test = suite('client-handshake');
 

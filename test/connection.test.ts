@@ -1,9 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DEFAULT_MAX_PAYLOAD, Opcode } from '../src/constants.js';
-import { Connection, State, type ConnectionEvent, type Role } from '../src/connection.js';
-import { FrameDecoder } from '../src/decoder.js';
-import { encodeFrame } from '../src/encoder.js';
+import { DEFAULT_MAX_PAYLOAD, Opcode } from '../src/protocol/constants.js';
+import { Connection, State, type ConnectionEvent, type Role } from '../src/protocol/connection.js';
+import { FrameDecoder } from '../src/protocol/decoder.js';
+import { encodeFrame } from '../src/protocol/encoder.js';
 import { feedings } from './helpers/feed.js';
 import { fromHex, hex, pattern } from './helpers/hex.js';
 

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FrameDecoder, type DecoderOptions, type Frame, type Role } from '../src/decoder.js';
-import { ProtocolError, type ProtocolErrorCode } from '../src/errors.js';
+import { FrameDecoder, type DecoderOptions, type Frame, type Role } from '../src/protocol/decoder.js';
+import { ProtocolError, type ProtocolErrorCode } from '../src/protocol/errors.js';
 import { feedings } from './helpers/feed.js';
 import { fromHex, hex, pattern } from './helpers/hex.js';
 

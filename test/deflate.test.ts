@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { MessageDeflate, ZLIB_CONCURRENCY, type CompressionOptions } from '../src/deflate.js';
-import type { DeflateParams } from '../src/extensions.js';
+import type { DeflateParams } from '../src/protocol/extensions.js';
 import { zeroBomb } from './helpers/deflate-bomb.js';
 import { fromHex, hex, pattern } from './helpers/hex.js';
 

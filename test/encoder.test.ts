@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Opcode } from '../src/constants.js';
-import { FrameDecoder, type Role } from '../src/decoder.js';
+import { Opcode } from '../src/protocol/constants.js';
+import { FrameDecoder, type Role } from '../src/protocol/decoder.js';
 import {
   MERGE_LIMIT,
   TEXT_MERGE_LIMIT,
@@ -12,7 +12,7 @@ import {
   encodeControl,
   encodeFrame,
   encodeMessage,
-} from '../src/encoder.js';
+} from '../src/protocol/encoder.js';
 import { fromHex, hex, pattern } from './helpers/hex.js';
 
 const MiB = 1024 * 1024;

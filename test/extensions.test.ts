@@ -6,7 +6,7 @@ import {
   negotiateDeflate,
   parseExtensions,
   type DeflateOptions,
-} from '../src/extensions.js';
+} from '../src/protocol/extensions.js';
 
 const parse = suite('extensions: parsing');
 

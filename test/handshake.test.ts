@@ -1,8 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { WebsocketError, type HandshakeErrorKind } from '../src/errors.js';
-import { acceptKey, checkHandshake, requestedProtocols, switchingProtocols } from '../src/handshake.js';
-import type { Request } from '../src/response.js';
+import { WebsocketError, type HandshakeErrorKind } from '../src/protocol/errors.js';
+import { acceptKey, checkHandshake, requestedProtocols, switchingProtocols } from '../src/protocol/handshake.js';
+import type { Request } from '../src/protocol/response.js';
 
 // RFC 6455 §1.3's sample key and the Sec-WebSocket-Accept it must produce.
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';

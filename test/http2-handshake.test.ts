@@ -4,11 +4,11 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConnectError, WebsocketError } from '../src/errors.js';
+import { ConnectError, WebsocketError } from '../src/protocol/errors.js';
 import { checkConnectResponse, connectHeaders } from '../src/http2/client-handshake.js';
 import { checkExtendedConnect, connectAccepted, isHttp2Request } from '../src/http2/handshake.js';
 import { http2Headers } from '../src/http2/headers.js';
-import type { Request } from '../src/response.js';
+import type { Request } from '../src/protocol/response.js';
 import { start } from '../src/start.js';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';

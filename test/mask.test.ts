@@ -3,8 +3,8 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { SIMD_MIN, mask, maskInto, maskingKey } from '../src/mask.js';
-import { xorCopy } from '../src/mask-simd.js';
+import { SIMD_MIN, mask, maskInto, maskingKey } from '../src/protocol/mask.js';
+import { xorCopy } from '../src/protocol/mask-simd.js';
 import { fromHex, hex, pattern } from './helpers/hex.js';
 
 /** RFC 6455 §5.3 spelled out: byte i is XORed with key[(keyOffset + i) % 4]. */
@@ -176,8 +176,8 @@ simd('unmasking a big payload piece by piece into one buffer equals unmasking it
 simd('without WebAssembly (node --jitless) mask and maskInto fall back to the JavaScript loops', () => {
   const here = fileURLToPath(new URL('.', import.meta.url));
   const script = `
-    import { mask, maskInto } from ${JSON.stringify(new URL('../src/mask.js', import.meta.url).href)};
-    import { xorCopy } from ${JSON.stringify(new URL('../src/mask-simd.js', import.meta.url).href)};
+    import { mask, maskInto } from ${JSON.stringify(new URL('../src/protocol/mask.js', import.meta.url).href)};
+    import { xorCopy } from ${JSON.stringify(new URL('../src/protocol/mask-simd.js', import.meta.url).href)};
     const key = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
     const naive = (b, k) => Buffer.from(b.map((x, i) => x ^ key[(k + i) % 4]));
     let ok = xorCopy === null;

@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
 import { accept, start, WebsocketError, type Origins } from 'prise-ws';
-import { checkOrigin, checkOrigins, MAX_ORIGIN_LENGTH, originAllowed } from '../src/origin.js';
+import { checkOrigin, checkOrigins, MAX_ORIGIN_LENGTH, originAllowed } from '../src/protocol/origin.js';
 import { withTimeout } from './helpers/deadline.js';
 import { startServer, withServer } from './helpers/server.js';
 

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkResponse } from '../src/response.js';
+import { checkResponse } from '../src/protocol/response.js';
 
 const check = suite('checkResponse');
 

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkUtf8Prefix, isUtf8 } from '../src/utf8.js';
+import { checkUtf8Prefix, isUtf8 } from '../src/protocol/utf8.js';
 import { fromHex } from './helpers/hex.js';
 
 /**

@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { connect, type ConnectOptions } from '../client.js';
-import { ConnectError } from '../errors.js';
+import { ConnectError } from '../protocol/errors.js';
 import type { Websocket } from '../websocket.js';
 import { ExitCode, UsageError, type ClientConfig } from './args.js';
 import { closeExitCode } from './close.js';

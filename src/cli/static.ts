@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { extname, join, sep } from 'node:path';
-import type { Request, Response } from '../response.js';
+import type { Request, Response } from '../protocol/response.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -2,10 +2,10 @@
 // block, and the check of the server's answer (`:status 200`, then the same subprotocol and
 // extension rules as over HTTP/1.1). No Sec-WebSocket-Key: §5 replaces it with :protocol.
 
-import { checkNegotiation, requestHeaders, type RequestHeaderOptions, type ServerHandshake } from '../client-handshake.js';
-import { ConnectError } from '../errors.js';
-import type { DeflateOptions } from '../extensions.js';
-import type { HandshakeResponse } from '../client-handshake.js';
+import { checkNegotiation, requestHeaders, type RequestHeaderOptions, type ServerHandshake } from '../protocol/client-handshake.js';
+import { ConnectError } from '../protocol/errors.js';
+import type { DeflateOptions } from '../protocol/extensions.js';
+import type { HandshakeResponse } from '../protocol/client-handshake.js';
 
 /** Fields RFC 9113 §8.2.2 forbids in HTTP/2, which the HTTP/1.1 handshake uses. */
 const HTTP1_ONLY = new Set(['upgrade', 'connection', 'sec-websocket-key']);

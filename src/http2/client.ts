@@ -10,8 +10,8 @@
 
 import { connect as http2Connect, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import { checkProtocols, parseUrl } from '../client-handshake.js';
-import { ConnectError } from '../errors.js';
+import { checkProtocols, parseUrl } from '../protocol/client-handshake.js';
+import { ConnectError } from '../protocol/errors.js';
 import { checkLimits, type DeflateSettings } from '../start.js';
 import { Websocket } from '../websocket.js';
 import type { ConnectOptions } from '../client.js';

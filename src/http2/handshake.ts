@@ -4,9 +4,9 @@
 // for a request whose httpVersion is 2.x; subprotocols and permessage-deflate are negotiated
 // exactly as over HTTP/1.1.
 
-import { acceptKey, checkSubprotocol, checkVersion, headerValues, refusal } from '../handshake.js';
-import { isToken, trimOws } from '../http-syntax.js';
-import type { Request, Response } from '../response.js';
+import { acceptKey, checkSubprotocol, checkVersion, headerValues, refusal } from '../protocol/handshake.js';
+import { isToken, trimOws } from '../protocol/http-syntax.js';
+import type { Request, Response } from '../protocol/response.js';
 
 /** The result of a valid extended CONNECT: what the 200 needs. */
 export interface AcceptedConnect {

@@ -3,7 +3,7 @@
 // layer turns a prise Response into these before stream.respond().
 
 import type { OutgoingHttpHeaders } from 'node:http2';
-import type { Response, ResponseHeaders } from '../response.js';
+import type { Response, ResponseHeaders } from '../protocol/response.js';
 
 /** RFC 9113 §8.2.2: these MUST NOT appear in an HTTP/2 message. */
 const CONNECTION_SPECIFIC = new Set(['connection', 'upgrade', 'keep-alive', 'proxy-connection', 'transfer-encoding']);

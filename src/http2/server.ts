@@ -22,12 +22,12 @@ import {
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { pipeline, Readable, type Duplex } from 'node:stream';
-import { WebsocketError } from '../errors.js';
+import { WebsocketError } from '../protocol/errors.js';
 import { isHttp2Request } from './handshake.js';
 import { http2Headers } from './headers.js';
 import { SERVER_SETTINGS, widenWindow } from './settings.js';
 import { websocketStream } from './stream.js';
-import type { Response } from '../response.js';
+import type { Response } from '../protocol/response.js';
 import {
   answerRequest,
   attach,

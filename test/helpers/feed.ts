@@ -2,7 +2,7 @@
 // trailing bytes that must stay unread. Each feeding holds fresh copies, since the decoder
 // unmasks pushed chunks in place.
 
-import type { Role } from '../../src/decoder.js';
+import type { Role } from '../../src/protocol/decoder.js';
 import { fromHex } from './hex.js';
 
 export interface Feeding {

@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import WebSocket from 'ws';
 import { MessageDeflate } from '../../src/deflate.js';
-import { acceptDeflateAnswer, negotiateDeflate, parseExtensions, type DeflateOptions } from '../../src/extensions.js';
+import { acceptDeflateAnswer, negotiateDeflate, parseExtensions, type DeflateOptions } from '../../src/protocol/extensions.js';
 import { withTimeout } from '../helpers/deadline.js';
 import { startWebsocketServer, withServer } from '../helpers/server.js';
 

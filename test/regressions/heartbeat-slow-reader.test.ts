@@ -2,7 +2,7 @@
 // own data, so a client downloading for longer than pingTimeout was dropped as dead.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Heartbeat, HeartbeatState } from '../../src/heartbeat.js';
+import { Heartbeat, HeartbeatState } from '../../src/protocol/heartbeat.js';
 import { withTimeout } from '../helpers/deadline.js';
 import { Op, RawClient } from '../helpers/raw-client.js';
 import { startWebsocketServer, withServer } from '../helpers/server.js';

@@ -2,7 +2,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WebsocketError } from 'prise-ws';
-import { checkHandshake } from '../../src/handshake.js';
+import { checkHandshake } from '../../src/protocol/handshake.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startWebsocketServer, withServer } from '../helpers/server.js';
 
