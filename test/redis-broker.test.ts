@@ -167,6 +167,8 @@ for (const client of CLIENTS) {
       const during = ['held 1', 'held 2', 'x'.repeat(200), 'held 3'].map((text) => topics.publish('held', text));
       await redis!.restart();
       await withTimeout(Promise.all(during), 10_000, 'the held publishes to settle');
+      // Pub/sub keeps nothing: 'after' must wait until the other process has resubscribed.
+      await channelSubscribers(redis!, 'prise:held', 1);
       await topics.publish('held', 'after');
       await until(() => heard.at(-1) === 'after', 'the message after the restart', 10_000);
       // Held in order and sent once ready; the one over maxPendingBytes was lost, and counted.
