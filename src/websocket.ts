@@ -116,6 +116,8 @@ export class Websocket extends Duplex {
   #pumping = false;
   /** A compressed piece is in zlib: events wait for it, to stay in order. */
   #inflating = false;
+  /** A 'message' listener was added: 'data' is bridged to ws-style 'message' events. */
+  #messagesBridged = false;
   /** The user has the Websocket (its promise resolved): until then no events are emitted. */
   #handedOver = false;
   /** Nobody will read any more (the readable side ended): later messages are dropped. */
@@ -369,7 +371,6 @@ export class Websocket extends Duplex {
     return this.on(event, listener);
   }
 
-  #messagesBridged = false;
   /** 'message' events, ws-style, from the stream's 'data' (added once, on the first such listener). */
   #bridgeMessages(): void {
     if (this.#messagesBridged) return;
@@ -470,18 +471,16 @@ export class Websocket extends Duplex {
   /**
    * Writes frames to the socket, corked until the end of this tick: every frame written in the
    * same tick (a batch of echoes, a for-await loop over buffered messages, pongs) leaves in one
-   * writev system call instead of one write each. Returns false when the socket is full.
+   * writev system call instead of one write each. Callers look at writableNeedDrain.
    */
-  #writeFrames(frames: Buffer[]): boolean {
+  #writeFrames(frames: Buffer[]): void {
     const socket = this.#socket;
     if (!this.#corked) {
       this.#corked = true;
       socket.cork();
       process.nextTick(Websocket.#uncork, this);
     }
-    let ok = true;
-    for (const frame of frames) ok = socket.write(frame);
-    return ok;
+    for (const frame of frames) socket.write(frame);
   }
 
   /** Ends the tick's batch of writes (see #writeFrames). */
